@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+// The host build: the agent in full Swift, the relay, the simulators and every test.
+// The agent's static Embedded Swift builds come from the same sources via cross/build.
+import PackageDescription
+
+let package = Package(
+    name: "Kinglet",
+    products: [
+        .executable(name: "kinglet", targets: ["kinglet"]),
+        .executable(name: "kinglet-relay", targets: ["kinglet-relay"]),
+        .executable(name: "kinglet-sim", targets: ["kinglet-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shims: the agent sees C only through these.
+        .target(name: "CKingletSystem"),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(name: "CBluetooth", pkgConfig: "bluez", providers: [.apt(["libbluetooth-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // The agent, in the Embedded Swift subset (cross/build lists the same targets).
+        .target(name: "KingletCore"),
+        .target(name: "KingletEpoll", dependencies: ["KingletCore", "CKingletSystem"]),
+        .target(name: "KingletAgent", dependencies: [
+            "KingletCore", "KingletEpoll", "CKingletSystem",
+            "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
+        ]),
+        .executableTarget(name: "kinglet", dependencies: ["KingletAgent", "CKingletSystem"]),
+
+        // Test support, host only.
+        .target(name: "KingletLoopTesting", dependencies: ["KingletCore"]),
+
+        // Full Swift programs.
+        .executableTarget(name: "kinglet-relay", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "kinglet-sim", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "KingletCoreTests", dependencies: ["KingletCore"]),
+        .testTarget(name: "KingletLoopTestingTests", dependencies: ["KingletLoopTesting", "KingletCore"]),
+        .testTarget(name: "KingletEpollTests", dependencies: ["KingletEpoll", "KingletCore", "CKingletSystem"]),
+        .testTarget(name: "KingletAgentTests", dependencies: ["KingletAgent"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["kinglet"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// CMosquitto: libmosquitto, the MQTT client library the agent drives from its own loop.
+#include <mosquitto.h>

@@ -1,0 +1,2 @@
+// CYAML: libyaml, the event parser behind the agent's config and manifest readers.
+#include <yaml.h>

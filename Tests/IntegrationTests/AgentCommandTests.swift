@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+/// The host-built agent binary, run as a user would run it.
+@Suite struct AgentCommandTests {
+    @Test func versionListsEveryLinkedLibrary() throws {
+        let result = try #require(try AgentProcess.run(["--version"]))
+        #expect(result.status == 0)
+        #expect(result.output.hasPrefix("kinglet 0.1.0 (host, "))
+        for name in ["libmosquitto", "OpenSSL", "libmodbus", "libyaml", "libbluetooth"] {
+            #expect(result.output.contains("\n  \(name) "), "missing \(name) in: \(result.output)")
+        }
+    }
+
+    @Test func helpNamesTheCommands() throws {
+        let result = try #require(try AgentProcess.run(["--help"]))
+        #expect(result.status == 0)
+        #expect(result.output.contains("usage: kinglet [command] [options]"))
+        #expect(result.output.contains("run "))
+    }
+
+    @Test func unknownOptionExitsWithUsageStatus() throws {
+        let result = try #require(try AgentProcess.run(["run", "--bogus"]))
+        #expect(result.status == 2)
+        #expect(result.error.contains("unknown option '--bogus' for 'run'"))
+    }
+
+    @Test func missingConfigFileIsNamedAndExitsWithStatus2() throws {
+        let result = try #require(try AgentProcess.run(["run", "--config", "/nonexistent/kinglet.yaml"]))
+        #expect(result.status == 2)
+        #expect(result.error.contains("config file /nonexistent/kinglet.yaml: No such file or directory"))
+    }
+
+    @Test func runningAgentStopsCleanlyOnSIGTERM() throws {
+        let agent = AgentProcess(["run", "--board", "sim"])
+        try agent.start()
+        #expect(agent.waitForError(containing: "running headless", within: 20))
+        kill(agent.process.processIdentifier, SIGTERM)
+        let result = try #require(agent.finish(within: 20))
+        #expect(result.status == 0)
+        #expect(result.error.contains("SIGTERM received, stopping"))
+        #expect(result.error.contains("stopped cleanly"))
+    }
+
+    @Test func runningAgentStopsCleanlyOnCtrlC() throws {
+        let agent = AgentProcess(["run", "--board", "sim"])
+        try agent.start()
+        #expect(agent.waitForError(containing: "running headless", within: 20))
+        kill(agent.process.processIdentifier, SIGINT)
+        let result = try #require(agent.finish(within: 20))
+        #expect(result.status == 0)
+        #expect(result.error.contains("SIGINT received, stopping"))
+    }
+}
