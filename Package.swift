@@ -29,7 +29,10 @@ let package = Package(
             "KingletCore", "KingletEpoll", "CKingletSystem",
             "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
         ]),
-        .executableTarget(name: "kinglet", dependencies: ["KingletAgent", "CKingletSystem"]),
+        // Entry.swift declares its entry point (@main on the host, the C main in Embedded
+        // mode), so it is compiled as a library file in both modes.
+        .executableTarget(name: "kinglet", dependencies: ["KingletAgent", "CKingletSystem"],
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
 
         // Test support, host only.
         .target(name: "KingletLoopTesting", dependencies: ["KingletCore"]),

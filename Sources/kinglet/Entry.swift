@@ -1,9 +1,9 @@
 // The kinglet agent executable: hands argv to KingletAgent and exits with its status.
+import CKingletSystem
 import KingletAgent
 
 #if hasFeature(Embedded)
-// Embedded Swift has no CommandLine; the cross build compiles this file with
-// -parse-as-library, so the C entry point is ours.
+// Embedded Swift has no CommandLine: the C entry point is ours.
 @_cdecl("main")
 func kingletMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
     var arguments: [String] = []
@@ -13,6 +13,12 @@ func kingletMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointe
     return AgentMain.main(arguments)
 }
 #else
-import CKingletSystem
-exit(AgentMain.main(CommandLine.arguments))
+// SwiftPM renames the entry point of executables it builds (so tests can link them):
+// @main is the form it expects.
+@main
+struct KingletExecutable {
+    static func main() {
+        exit(AgentMain.main(CommandLine.arguments))
+    }
+}
 #endif
