@@ -1,0 +1,43 @@
+# Kinglet: the README's two commands, and the rest.
+#   make demo    install what is missing, build, run the agent headless on boards/sim
+#   make test    every test: host unit + integration tests, cross builds, qemu smoke runs
+#   make bench   benchmarks: bench/results.json and a table
+#   make cross ARCH=aarch64|armv7|x86_64   one static build (build/<arch>/kinglet)
+
+ARCHES := aarch64 armv7 x86_64
+ARCH ?= aarch64
+
+.PHONY: all setup build demo test bench cross cross-all clean help
+
+all: build
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+setup:
+	@bash cross/setup
+
+build: setup
+	swift build
+
+demo: setup
+	@echo "==> building the agent (host, release)"
+	swift build -c release --product kinglet
+	@echo "==> running kinglet on board profile boards/sim (Ctrl-C stops it)"
+	.build/release/kinglet run --board sim
+
+test: setup
+	@bash Tests/run-all
+
+bench: setup cross-all
+	swift build -c release --product kinglet
+	@python3 bench/run
+
+cross: setup
+	@bash cross/build $(ARCH)
+
+cross-all: setup
+	@for arch in $(ARCHES); do bash cross/build $$arch || exit 1; done
+
+clean:
+	rm -rf build .build
