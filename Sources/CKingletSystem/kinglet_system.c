@@ -109,6 +109,10 @@ int kinglet_signals_unblock(const int *signals, int count) {
     return 0;
 }
 
+int kinglet_ignore_sigpipe(void) {
+    return signal(SIGPIPE, SIG_IGN) == SIG_ERR ? -1 : 0;
+}
+
 #if !defined(__GLIBC__)
 // musl 1.2.3 has no arc4random_buf, which the Swift standard library's hashing seed needs.
 void arc4random_buf(void *buffer, size_t length) {

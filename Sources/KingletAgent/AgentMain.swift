@@ -74,6 +74,7 @@ public enum AgentMain {
 
     static func run(_ options: RunOptions) -> Int32 {
         let log = AgentLog()
+        _ = kinglet_ignore_sigpipe()
         let configPath = options.effectiveConfigPath
         if access(configPath, R_OK) != 0 {
             log.error("config file \(configPath): \(String(cString: kinglet_strerror(kinglet_errno())))")

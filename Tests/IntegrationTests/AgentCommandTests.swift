@@ -52,3 +52,17 @@ import Testing
         #expect(result.error.contains("SIGINT received, stopping"))
     }
 }
+
+@Suite struct AgentPipeTests {
+    @Test func closedLogPipeDoesNotKillTheAgent() throws {
+        let agent = AgentProcess(["run", "--board", "sim"])
+        try agent.start()
+        #expect(agent.waitForError(containing: "running headless", within: 20))
+        agent.closeErrorPipe()
+        // The stop message now goes to a pipe nobody reads: EPIPE, not death by SIGPIPE.
+        kill(agent.process.processIdentifier, SIGTERM)
+        let result = try #require(agent.finish(within: 20))
+        #expect(result.status == 0)
+        #expect(agent.process.terminationReason == .exit)
+    }
+}

@@ -52,8 +52,13 @@ struct AgentProcess {
         }
         process.waitUntilExit()
         let output = String(decoding: outputPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let error = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let error = String(decoding: (try? errorPipe.fileHandleForReading.readToEnd()) ?? nil ?? Data(), as: UTF8.self)
         return exited ? Result(status: process.terminationStatus, output: output, error: error) : nil
+    }
+
+    /// Closes our end of the agent's standard error, as a dead log reader would.
+    func closeErrorPipe() {
+        try? errorPipe.fileHandleForReading.close()
     }
 
     /// Reads standard error until `text` appears or `seconds` pass.

@@ -80,5 +80,8 @@ int kinglet_signalfd_open(const int *signals, int count);
 int kinglet_signalfd_read(int fd);
 /// Unblocks `count` signals for the calling thread.
 int kinglet_signals_unblock(const int *signals, int count);
+/// Ignores SIGPIPE process-wide: a write to a closed socket or pipe must fail with EPIPE,
+/// not kill the agent.
+int kinglet_ignore_sigpipe(void);
 
 #endif
