@@ -25,6 +25,10 @@ let package = Package(
         // The agent, in the Embedded Swift subset (cross/build lists the same targets).
         .target(name: "KingletCore"),
         .target(name: "KingletEpoll", dependencies: ["KingletCore", "CKingletSystem"]),
+        .target(name: "KingletDocument", dependencies: ["CYAML"]),
+        .target(name: "KingletPod", dependencies: ["KingletDocument"]),
+        .target(name: "KingletCache", dependencies: ["CKingletSystem"]),
+        .target(name: "KingletRuntime", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "CKingletSystem",
             "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
@@ -36,6 +40,9 @@ let package = Package(
 
         // Test support, host only.
         .target(name: "KingletLoopTesting", dependencies: ["KingletCore"]),
+
+        // Commits cache records until killed, for the crash-injection tests (host only).
+        .executableTarget(name: "cache-torture-writer", dependencies: ["KingletCache"], path: "Tests/CacheTortureWriter"),
 
         // Full Swift programs.
         .executableTarget(name: "kinglet-relay", dependencies: [
@@ -49,6 +56,10 @@ let package = Package(
         .testTarget(name: "KingletLoopTestingTests", dependencies: ["KingletLoopTesting", "KingletCore"]),
         .testTarget(name: "KingletEpollTests", dependencies: ["KingletEpoll", "KingletCore", "CKingletSystem"]),
         .testTarget(name: "KingletAgentTests", dependencies: ["KingletAgent"]),
+        .testTarget(name: "KingletDocumentTests", dependencies: ["KingletDocument"]),
+        .testTarget(name: "KingletPodTests", dependencies: ["KingletPod", "KingletDocument"]),
+        .testTarget(name: "KingletCacheTests", dependencies: ["KingletCache", "CKingletSystem", "cache-torture-writer"]),
+        .testTarget(name: "KingletRuntimeTests", dependencies: ["KingletRuntime", "KingletCore", "KingletEpoll", "CKingletSystem"]),
         .testTarget(name: "IntegrationTests", dependencies: ["kinglet"]),
     ]
 )

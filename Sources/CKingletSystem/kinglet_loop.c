@@ -1,4 +1,4 @@
-// pipe2, accept4 and friends are GNU/Linux extensions in both glibc and musl.
+// The event loop's C side. pipe2, accept4 and friends are GNU/Linux extensions in both glibc and musl.
 #define _GNU_SOURCE
 #include "kinglet_system.h"
 

@@ -1,0 +1,3 @@
+// Child processes.
+#define _GNU_SOURCE
+#include "kinglet_system.h"

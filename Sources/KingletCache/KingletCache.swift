@@ -1,0 +1,1 @@
+/// KingletCache: the memory-mapped flat file holding pod records and device twins.

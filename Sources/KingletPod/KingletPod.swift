@@ -1,0 +1,1 @@
+/// KingletPod: the Kubernetes Pod model the agent runs, decoded from documents.

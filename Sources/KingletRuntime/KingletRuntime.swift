@@ -1,0 +1,1 @@
+/// KingletRuntime: runs containers as supervised child processes (the exec runtime).

@@ -1,0 +1,1 @@
+// A writer process for the cache crash-injection tests: commits records until killed.
