@@ -25,10 +25,11 @@ let package = Package(
         // The agent, in the Embedded Swift subset (cross/build lists the same targets).
         .target(name: "KingletCore"),
         .target(name: "KingletEpoll", dependencies: ["KingletCore", "CKingletSystem"]),
-        .target(name: "KingletDocument", dependencies: ["CYAML"]),
+        .target(name: "KingletDocument", dependencies: ["CYAML", "CKingletSystem"]),
         .target(name: "KingletPod", dependencies: ["KingletDocument"]),
         .target(name: "KingletCache", dependencies: ["CKingletSystem"]),
         .target(name: "KingletRuntime", dependencies: ["KingletCore", "CKingletSystem"]),
+        .target(name: "KingletProbes", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "CKingletSystem",
             "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
@@ -59,6 +60,7 @@ let package = Package(
         .testTarget(name: "KingletDocumentTests", dependencies: ["KingletDocument"]),
         .testTarget(name: "KingletPodTests", dependencies: ["KingletPod", "KingletDocument"]),
         .testTarget(name: "KingletCacheTests", dependencies: ["KingletCache", "CKingletSystem", "cache-torture-writer"]),
+        .testTarget(name: "KingletProbesTests", dependencies: ["KingletProbes", "KingletCore", "KingletEpoll", "CKingletSystem"]),
         .testTarget(name: "KingletRuntimeTests", dependencies: ["KingletRuntime", "KingletCore", "KingletEpoll", "CKingletSystem"]),
         .testTarget(name: "IntegrationTests", dependencies: ["kinglet"]),
     ]

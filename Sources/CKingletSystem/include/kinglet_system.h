@@ -30,5 +30,6 @@
 #include "kinglet_loop.h"
 #include "kinglet_files.h"
 #include "kinglet_process.h"
+#include "kinglet_net.h"
 
 #endif

@@ -1,0 +1,3 @@
+// Sockets.
+#define _GNU_SOURCE
+#include "kinglet_system.h"

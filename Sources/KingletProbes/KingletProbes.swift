@@ -1,0 +1,1 @@
+/// KingletProbes: container probes (tcpSocket, httpGet) run on the event loop without blocking.
