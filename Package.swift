@@ -26,13 +26,21 @@ let package = Package(
         .target(name: "KingletCore"),
         .target(name: "KingletEpoll", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletDocument", dependencies: ["CYAML", "CKingletSystem"]),
-        .target(name: "KingletPod", dependencies: ["KingletDocument"]),
+        .target(name: "KingletPod", dependencies: ["KingletDocument", "KingletCore"],
+                linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "KingletConfig", dependencies: ["KingletDocument", "KingletPod", "CKingletSystem"]),
+        .target(name: "KingletNode", dependencies: ["CKingletSystem"]),
+        .target(name: "KingletStatusSocket", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletCache", dependencies: ["CKingletSystem"]),
         .target(name: "KingletRuntime", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletProbes", dependencies: ["KingletCore", "CKingletSystem"]),
+        .target(name: "KingletPodManager", dependencies: [
+            "KingletCore", "KingletPod", "KingletRuntime", "KingletProbes", "CKingletSystem",
+        ]),
         .target(name: "KingletAgent", dependencies: [
-            "KingletCore", "KingletEpoll", "CKingletSystem",
-            "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
+            "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
+            "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket",
+            "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
         ]),
         // Entry.swift declares its entry point (@main on the host, the C main in Embedded
         // mode), so it is compiled as a library file in both modes.
@@ -59,9 +67,18 @@ let package = Package(
         .testTarget(name: "KingletAgentTests", dependencies: ["KingletAgent"]),
         .testTarget(name: "KingletDocumentTests", dependencies: ["KingletDocument"]),
         .testTarget(name: "KingletPodTests", dependencies: ["KingletPod", "KingletDocument"]),
+        .testTarget(name: "KingletConfigTests", dependencies: ["KingletConfig", "KingletDocument"]),
+        .testTarget(name: "KingletNodeTests", dependencies: ["KingletNode"]),
+        .testTarget(name: "KingletPodManagerTests", dependencies: [
+            "KingletPodManager", "KingletPod", "KingletRuntime", "KingletProbes", "KingletCore", "KingletEpoll",
+            "KingletLoopTesting", "KingletDocument",
+        ]),
+        .testTarget(name: "KingletStatusSocketTests", dependencies: ["KingletStatusSocket", "KingletEpoll", "KingletCore"]),
         .testTarget(name: "KingletCacheTests", dependencies: ["KingletCache", "CKingletSystem", "cache-torture-writer"]),
-        .testTarget(name: "KingletProbesTests", dependencies: ["KingletProbes", "KingletCore", "KingletEpoll", "CKingletSystem"]),
-        .testTarget(name: "KingletRuntimeTests", dependencies: ["KingletRuntime", "KingletCore", "KingletEpoll", "CKingletSystem"]),
+        .testTarget(name: "KingletProbesTests", dependencies: ["KingletProbes", "KingletCore", "KingletEpoll", "KingletLoopTesting", "CKingletSystem"]),
+        .testTarget(name: "KingletRuntimeTests", dependencies: [
+            "KingletRuntime", "KingletCore", "KingletEpoll", "KingletLoopTesting", "CKingletSystem",
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["kinglet"]),
     ]
 )

@@ -6,11 +6,51 @@ public enum AgentCommand: Equatable {
     case run(RunOptions)
     case version
     case help(HelpTopic)
+    case cache(CacheAction, file: String)
+    case status(StatusOptions)
+    case logs(LogsOptions)
 }
 
-public enum HelpTopic: Equatable {
+public enum HelpTopic: String, Equatable {
     case general
     case run
+    case cache
+    case status
+    case logs
+}
+
+public enum CacheAction: String, Equatable {
+    case verify
+    case inspect
+}
+
+/// Where a client command finds the agent: its config file (for the socket and folder
+/// paths in it), or an explicit socket.
+public struct AgentLocation: Equatable {
+    public var configPath: String = RunOptions.defaultConfigPath
+    public var socketPath: String? = nil
+    public init() {}
+}
+
+public enum OutputFormat: String, Equatable {
+    case table
+    case json
+}
+
+public struct StatusOptions: Equatable {
+    public var output: OutputFormat = .table
+    public var location = AgentLocation()
+    public init() {}
+}
+
+public struct LogsOptions: Equatable {
+    public var pod: String = ""
+    public var namespace: String = "default"
+    public var container: String? = nil
+    public var follow = false
+    public var timestamps = false
+    public var location = AgentLocation()
+    public init() {}
 }
 
 /// Options of `kinglet run`.
@@ -53,10 +93,16 @@ public enum AgentCommandLine {
         case "--help", "-h", "help":
             rest = rest.dropFirst()
             if rest.isEmpty { return .help(.general) }
-            if rest.count == 1 && rest.first == "run" { return .help(.run) }
+            if rest.count == 1, let topic = HelpTopic(rawValue: rest.first!), topic != .general { return .help(topic) }
             throw UsageError("no help for '\(joined(rest))'")
         case "run":
             return try parseRun(rest.dropFirst())
+        case "cache":
+            return try parseCache(rest.dropFirst())
+        case "status":
+            return try parseStatus(rest.dropFirst())
+        case "logs":
+            return try parseLogs(rest.dropFirst())
         default:
             // `kinglet --config X` means `kinglet run --config X`, as with the kubelet.
             if first.hasPrefix("-") { return try parseRun(rest) }
@@ -89,9 +135,87 @@ public enum AgentCommandLine {
         return .run(options)
     }
 
-    /// "--name=value" -> ("--name", "value"); "--name" -> ("--name", nil).
+    private static func parseCache(_ arguments: ArraySlice<String>) throws(UsageError) -> AgentCommand {
+        if arguments.first == "--help" || arguments.first == "-h" { return .help(.cache) }
+        guard let verb = arguments.first else { throw UsageError("'cache' needs 'verify FILE' or 'inspect FILE'") }
+        guard let action = CacheAction(rawValue: verb) else {
+            throw UsageError("unknown cache command '\(verb)' (expected verify or inspect)")
+        }
+        let files = arguments.dropFirst()
+        guard files.count == 1, let file = files.first, !file.hasPrefix("-") else {
+            throw UsageError("'cache \(verb)' needs exactly one cache file")
+        }
+        return .cache(action, file: file)
+    }
+
+    private static func parseStatus(_ arguments: ArraySlice<String>) throws(UsageError) -> AgentCommand {
+        var options = StatusOptions()
+        var rest = arguments
+        while let argument = rest.first {
+            rest = rest.dropFirst()
+            let (name, inlineValue) = split(argument)
+            switch name {
+            case "--help", "-h": return .help(.status)
+            case "-o", "--output":
+                let format = try value(of: name, inline: inlineValue, rest: &rest)
+                guard let parsed = OutputFormat(rawValue: format) else {
+                    throw UsageError("unknown output format '\(format)' (expected table or json)")
+                }
+                options.output = parsed
+            default:
+                if try !parseLocation(name, inlineValue, &rest, &options.location) {
+                    throw UsageError("unknown option '\(argument)' for 'status'")
+                }
+            }
+        }
+        return .status(options)
+    }
+
+    private static func parseLogs(_ arguments: ArraySlice<String>) throws(UsageError) -> AgentCommand {
+        var options = LogsOptions()
+        var rest = arguments
+        while let argument = rest.first {
+            rest = rest.dropFirst()
+            let (name, inlineValue) = split(argument)
+            switch name {
+            case "--help", "-h": return .help(.logs)
+            case "-c", "--container": options.container = try value(of: name, inline: inlineValue, rest: &rest)
+            case "-n", "--namespace": options.namespace = try value(of: name, inline: inlineValue, rest: &rest)
+            case "-f", "--follow": options.follow = true
+            case "--timestamps": options.timestamps = true
+            default:
+                if name.hasPrefix("-") {
+                    if try !parseLocation(name, inlineValue, &rest, &options.location) {
+                        throw UsageError("unknown option '\(argument)' for 'logs'")
+                    }
+                } else if options.pod.isEmpty {
+                    options.pod = argument
+                } else {
+                    throw UsageError("'logs' takes one pod name, got '\(options.pod)' and '\(argument)'")
+                }
+            }
+        }
+        if options.pod.isEmpty { throw UsageError("'logs' needs a pod name") }
+        return .logs(options)
+    }
+
+    /// --config and --socket, shared by the client commands. False when `name` is neither.
+    private static func parseLocation(_ name: String, _ inlineValue: String?, _ rest: inout ArraySlice<String>,
+                                      _ location: inout AgentLocation) throws(UsageError) -> Bool {
+        switch name {
+        case "--config":
+            location.configPath = try value(of: name, inline: inlineValue, rest: &rest)
+        case "--socket":
+            location.socketPath = try value(of: name, inline: inlineValue, rest: &rest)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// "--name=value" or "-o=json" -> (name, value); "--name" -> ("--name", nil).
     private static func split(_ argument: String) -> (String, String?) {
-        guard argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
+        guard argument.hasPrefix("-"), let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
         return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
     }
 

@@ -1,5 +1,6 @@
 import CKingletSystem
 import KingletCore
+import KingletConfig
 import KingletEpoll
 
 /// The agent's version.
@@ -56,10 +57,16 @@ public enum AgentMain {
             StandardStream.output.write(versionReport())
             return exitSuccess
         case .help(let topic):
-            StandardStream.output.write((topic == .run ? HelpText.run : HelpText.general) + "\n")
+            StandardStream.output.write(HelpText.page(topic) + "\n")
             return exitSuccess
         case .run(let options):
             return run(options)
+        case .cache(let action, let file):
+            return ClientCommands.cache(action, file: file)
+        case .status(let options):
+            return ClientCommands.status(options)
+        case .logs(let options):
+            return ClientCommands.logs(options)
         }
     }
 
@@ -76,32 +83,29 @@ public enum AgentMain {
         let log = AgentLog()
         _ = kinglet_ignore_sigpipe()
         let configPath = options.effectiveConfigPath
-        if access(configPath, R_OK) != 0 {
-            log.error("config file \(configPath): \(String(cString: kinglet_strerror(kinglet_errno())))")
-            return exitUsage
-        }
-        let loop: EpollEventLoop
-        do {
-            loop = try EpollEventLoop()
-            try loop.handle([.terminate, .interrupt]) { signal in
-                log.info("\(signal.name) received, stopping")
-                loop.stop()
-            }
-        } catch {
-            log.error("cannot start the event loop: \(error.description)")
-            return exitFailure
-        }
-        let started = loop.now
         log.info("kinglet \(AgentVersion.number) starting (\(AgentVersion.buildMode), \(AgentVersion.architecture)); config \(configPath)")
-        log.info("running headless: no cloud link configured; Ctrl-C or SIGTERM stops")
+        let agent: Agent
         do {
-            try loop.run()
+            agent = try Agent(configPath: configPath, log: log)
+        } catch {
+            log.error(error.message)
+            return error.status
+        }
+        let bootTime = agent.loop.now.since(agent.bootStarted)
+        log.info("node \(agent.config.nodeName) ready in \(bootTime.nanoseconds / 1000) us; status socket \(agent.config.paths.socket)")
+        if agent.config.cloud == nil {
+            log.info("running headless: no cloud link configured; Ctrl-C or SIGTERM stops")
+        }
+        do {
+            try agent.loop.run()
         } catch {
             log.error("event loop failed: \(error.description)")
+            agent.shutdown()
             return exitFailure
         }
-        let uptime = loop.now.since(started)
-        log.info("stopped cleanly after \(uptime.milliseconds) ms, \(loop.iterations) loop wake-ups")
+        agent.shutdown()
+        let uptime = agent.loop.now.since(agent.bootStarted)
+        log.info("stopped cleanly after \(uptime.milliseconds) ms, \(agent.loop.iterations) loop wake-ups")
         return exitSuccess
     }
 }

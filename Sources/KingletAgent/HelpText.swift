@@ -1,5 +1,15 @@
 /// The agent's --help pages.
 enum HelpText {
+    static func page(_ topic: HelpTopic) -> String {
+        switch topic {
+        case .general: return general
+        case .run: return run
+        case .status: return status
+        case .logs: return logs
+        case .cache: return cache
+        }
+    }
+
     static let general = """
     kinglet: makes this board a Kubernetes node and runs the devices wired to it.
 
@@ -7,6 +17,10 @@ enum HelpText {
 
     commands:
       run              run the agent (the default command)
+      status           show the running agent's pods, containers and node conditions
+      logs POD         print a container's log
+      cache verify|inspect FILE
+                       check or list a pod cache file
       version          print the version and the linked C libraries
       help [command]   print help, for one command when named
 
@@ -27,5 +41,41 @@ enum HelpText {
           --board NAME    use the board profile DIR/NAME/kinglet.yaml (e.g. 'sim')
           --boards-dir DIR  where board profiles live (default: boards)
       -h, --help          print this help
+
+    Exit status: 0 after a clean stop, 2 when the config or a static pod manifest is
+    invalid (the message names file, line and column), 1 for other failures.
+    """
+
+    static let status = """
+    usage: kinglet status [-o table|json] [--config FILE | --socket PATH]
+
+    Asks the running agent, through its status socket, for its pods, their containers and
+    restarts, and the node's conditions.
+
+    options:
+      -o, --output FORMAT  table (default) or json
+          --config FILE    the agent's config, for its socket path (default: \(RunOptions.defaultConfigPath))
+          --socket PATH    the status socket, overriding the config
+    """
+
+    static let logs = """
+    usage: kinglet logs POD [-n NAMESPACE] [-c CONTAINER] [-f] [--timestamps] [--config FILE]
+
+    Prints a container's log from the agent's log folder (the agent need not be running).
+
+    options:
+      -n, --namespace NS   the pod's namespace (default: default)
+      -c, --container NAME the container (needed when the pod has several)
+      -f, --follow         keep printing new lines until Ctrl-C
+          --timestamps     prefix each line with its RFC 3339 time
+          --config FILE    the agent's config, for the log folder (default: \(RunOptions.defaultConfigPath))
+    """
+
+    static let cache = """
+    usage: kinglet cache verify FILE
+           kinglet cache inspect FILE
+
+    verify   checks every slot of a pod cache file; exit 0 when sound, 1 when corrupt
+    inspect  lists the records: kind, namespace/name, uid, resourceVersion, sizes
     """
 }

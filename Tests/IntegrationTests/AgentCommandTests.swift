@@ -28,11 +28,13 @@ import Testing
     @Test func missingConfigFileIsNamedAndExitsWithStatus2() throws {
         let result = try #require(try AgentProcess.run(["run", "--config", "/nonexistent/kinglet.yaml"]))
         #expect(result.status == 2)
-        #expect(result.error.contains("config file /nonexistent/kinglet.yaml: No such file or directory"))
+        #expect(result.error.contains("ERROR /nonexistent/kinglet.yaml: cannot read: No such file or directory"))
     }
 
     @Test func runningAgentStopsCleanlyOnSIGTERM() throws {
-        let agent = AgentProcess(["run", "--board", "sim"])
+        let board = try TemporaryBoard()
+        defer { board.remove() }
+        let agent = AgentProcess(["run", "--config", board.configPath])
         try agent.start()
         #expect(agent.waitForError(containing: "running headless", within: 20))
         kill(agent.process.processIdentifier, SIGTERM)
@@ -43,7 +45,9 @@ import Testing
     }
 
     @Test func runningAgentStopsCleanlyOnCtrlC() throws {
-        let agent = AgentProcess(["run", "--board", "sim"])
+        let board = try TemporaryBoard()
+        defer { board.remove() }
+        let agent = AgentProcess(["run", "--config", board.configPath])
         try agent.start()
         #expect(agent.waitForError(containing: "running headless", within: 20))
         kill(agent.process.processIdentifier, SIGINT)
@@ -55,7 +59,9 @@ import Testing
 
 @Suite struct AgentPipeTests {
     @Test func closedLogPipeDoesNotKillTheAgent() throws {
-        let agent = AgentProcess(["run", "--board", "sim"])
+        let board = try TemporaryBoard()
+        defer { board.remove() }
+        let agent = AgentProcess(["run", "--config", board.configPath])
         try agent.start()
         #expect(agent.waitForError(containing: "running headless", within: 20))
         agent.closeErrorPipe()

@@ -30,6 +30,11 @@
 #include "kinglet_loop.h"
 #include "kinglet_files.h"
 #include "kinglet_process.h"
+#include "kinglet_node.h"
+#include "kinglet_unix.h"
+#include "kinglet_dirs.h"
+#include "kinglet_orphans.h"
 #include "kinglet_net.h"
+#include "kinglet_text.h"
 
 #endif

@@ -1,0 +1,11 @@
+// Declarations for leftovers of a previous agent run.
+#ifndef KINGLET_ORPHANS_H
+#define KINGLET_ORPHANS_H
+
+/// Sends SIGKILL to every process group led by a process whose environment holds exactly
+/// `entry` (e.g. "KINGLET_OWNER=/var/lib/kinglet/cache.kc"), and returns how many groups
+/// it killed. Container processes of a killed agent survive it in their own groups; the
+/// next agent must not run them twice.
+int kinglet_kill_tagged_process_groups(const char *entry);
+
+#endif

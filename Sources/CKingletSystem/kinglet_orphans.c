@@ -1,0 +1,43 @@
+// Leftover container processes.
+#define _GNU_SOURCE
+#include "kinglet_system.h"
+
+#include <dirent.h>
+
+static int environment_has(pid_t pid, const char *entry) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    static char buffer[65536];
+    ssize_t length = read(fd, buffer, sizeof buffer - 1);
+    close(fd);
+    if (length <= 0) return 0;
+    buffer[length] = '\0';
+    size_t wanted = strlen(entry);
+    for (ssize_t start = 0; start < length;) {
+        size_t size = strlen(buffer + start);
+        if (size == wanted && memcmp(buffer + start, entry, wanted) == 0) return 1;
+        start += (ssize_t)size + 1;
+    }
+    return 0;
+}
+
+int kinglet_kill_tagged_process_groups(const char *entry) {
+    DIR *proc = opendir("/proc");
+    if (!proc) return 0;
+    int killed = 0;
+    pid_t self = getpid();
+    struct dirent *item;
+    while ((item = readdir(proc)) != NULL) {
+        char *end;
+        long pid = strtol(item->d_name, &end, 10);
+        if (*end != '\0' || pid <= 1 || pid == self) continue;
+        // Only group leaders: the exec runtime starts each container as its own group.
+        if (getpgid((pid_t)pid) != (pid_t)pid) continue;
+        if (!environment_has((pid_t)pid, entry)) continue;
+        if (kill(-(pid_t)pid, SIGKILL) == 0) killed++;
+    }
+    closedir(proc);
+    return killed;
+}

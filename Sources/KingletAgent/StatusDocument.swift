@@ -1,0 +1,88 @@
+import KingletConfig
+import KingletCore
+import KingletDocument
+import KingletEpoll
+import KingletNode
+import KingletPod
+import KingletPodManager
+
+/// What the status socket answers: the node (its conditions, capacity and nodeInfo, in
+/// the Node API's field names) and every pod with its Kubernetes status. `kinglet status`
+/// renders it as tables or prints it as is (`-o json`).
+enum StatusDocument {
+    static func write(agent: Agent, to writer: inout JSONWriter) {
+        let facts = agent.nodeFacts.facts(runtimeReady: true)
+        writer.beginObject()
+        writer.key("node")
+        writer.beginObject()
+        writer.key("name")
+        writer.string(agent.config.nodeName)
+        writer.key("uptimeSeconds")
+        writer.integer(agent.loop.now.since(agent.bootStarted).nanoseconds / 1_000_000_000)
+        writer.key("conditions")
+        writer.beginArray()
+        for condition in facts.conditions {
+            writer.beginObject()
+            writer.key("type"); writer.string(condition.type)
+            writer.key("status"); writer.string(condition.status.rawValue)
+            writer.key("reason"); writer.string(condition.reason)
+            writer.key("message"); writer.string(condition.message)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("capacity")
+        resources(facts.capacity, &writer)
+        writer.key("allocatable")
+        resources(facts.allocatable, &writer)
+        writer.key("nodeInfo")
+        nodeInfo(facts.info, &writer)
+        writer.endObject()
+
+        writer.key("pods")
+        writer.beginArray()
+        var pods = agent.manager.pods
+        pods.sort { $0.0.fullName < $1.0.fullName }
+        for (pod, status, specHash) in pods {
+            writer.beginObject()
+            writer.key("metadata")
+            writer.beginObject()
+            writer.key("namespace"); writer.string(pod.metadata.namespace)
+            writer.key("name"); writer.string(pod.metadata.name)
+            writer.key("uid"); writer.string(pod.metadata.uid)
+            writer.endObject()
+            writer.key("specHash"); writer.string(FNV1a.hex(specHash))
+            writer.key("limits")
+            writer.beginObject()
+            for container in status.initContainerStatuses + status.containerStatuses where !container.appliedLimits.isEmpty {
+                writer.key(container.name); writer.string(container.appliedLimits)
+            }
+            writer.endObject()
+            writer.key("status")
+            PodStatusJSON.write(status, to: &writer)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.endObject()
+    }
+
+    static func resources(_ resources: NodeResources, _ writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("cpu"); writer.string(String(resources.cpuCores))
+        writer.key("memory"); writer.string(String(resources.memoryKiB) + "Ki")
+        writer.key("pods"); writer.string(String(resources.pods))
+        writer.key("ephemeral-storage"); writer.string(String(resources.ephemeralStorageKiB) + "Ki")
+        writer.endObject()
+    }
+
+    static func nodeInfo(_ info: NodeInfo, _ writer: inout JSONWriter) {
+        writer.beginObject()
+        for (key, value) in [("machineID", info.machineID), ("systemUUID", info.systemUUID), ("bootID", info.bootID),
+                             ("kernelVersion", info.kernelVersion), ("osImage", info.osImage),
+                             ("containerRuntimeVersion", info.containerRuntimeVersion), ("kubeletVersion", info.kubeletVersion),
+                             ("operatingSystem", info.operatingSystem), ("architecture", info.architecture)] {
+            writer.key(key)
+            writer.string(value)
+        }
+        writer.endObject()
+    }
+}

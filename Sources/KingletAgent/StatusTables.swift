@@ -1,0 +1,100 @@
+import KingletDocument
+
+/// `kinglet status` as tables: the node and its conditions, the pods (as `kubectl get
+/// pods` shows them), and their containers with state, restarts and applied limits.
+enum StatusTables {
+    static func render(_ document: Node) -> String {
+        let node = document.objectMember("node")?.node
+        var text = ""
+        let name = string(node, "name")
+        var conditions = ""
+        for condition in array(node, "conditions") {
+            conditions += (conditions.isEmpty ? "" : "  ") + string(condition, "type") + "=" + string(condition, "status")
+        }
+        text += "NODE " + name + "  " + conditions + "\n"
+        let capacity = node?.objectMember("capacity")?.node
+        text += "     cpu " + string(capacity, "cpu") + ", memory " + string(capacity, "memory") + ", pods " + string(capacity, "pods")
+            + ", up " + String(integer(node, "uptimeSeconds")) + "s\n\n"
+
+        var pods: [[String]] = [["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS"]]
+        var containers: [[String]] = [["POD", "CONTAINER", "STATE", "REASON", "EXIT", "RESTARTS", "READY", "LIMITS"]]
+        for pod in array(document, "pods") {
+            let metadata = pod.objectMember("metadata")?.node
+            let status = pod.objectMember("status")?.node
+            let limits = pod.objectMember("limits")?.node
+            let statuses = array(status, "containerStatuses")
+            var ready = 0
+            var restarts: Int64 = 0
+            var reason = string(status, "phase")
+            for container in statuses {
+                if bool(container, "ready") { ready += 1 }
+                restarts += integer(container, "restartCount")
+                if let waiting = state(container).waiting, waiting != "ContainerCreating" { reason = waiting }
+            }
+            for container in array(status, "initContainerStatuses") where reason == "Pending" {
+                if state(container).name != "terminated" { reason = "Init:" + string(container, "name") }
+            }
+            pods.append([string(metadata, "namespace"), string(metadata, "name"), "\(ready)/\(statuses.count)", reason, String(restarts)])
+            for container in array(status, "initContainerStatuses") + statuses {
+                let current = state(container)
+                let containerName = string(container, "name")
+                containers.append([string(metadata, "name"), containerName, current.name, current.reason, current.exitCode,
+                                   String(integer(container, "restartCount")), bool(container, "ready") ? "true" : "false",
+                                   string(limits, containerName)])
+            }
+        }
+        text += table(pods)
+        if containers.count > 1 { text += "\n" + table(containers) }
+        return text
+    }
+
+    /// The state's name, its reason, and the exit code when terminated.
+    private static func state(_ container: Node) -> (name: String, reason: String, exitCode: String, waiting: String?) {
+        guard case .object(let members)? = container.objectMember("state")?.node.value, let first = members.first else {
+            return ("unknown", "", "", nil)
+        }
+        let reason = string(first.node, "reason")
+        switch first.key {
+        case "waiting": return ("waiting", reason, "", reason)
+        case "terminated": return ("terminated", reason, String(integer(first.node, "exitCode")), nil)
+        default: return (first.key, reason, "", nil)
+        }
+    }
+
+    /// Left-aligned columns, three spaces apart, as kubectl prints them.
+    static func table(_ rows: [[String]]) -> String {
+        guard let header = rows.first else { return "" }
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in rows { for (index, cell) in row.enumerated() where cell.count > widths[index] { widths[index] = cell.count } }
+        var text = ""
+        for row in rows {
+            var line = ""
+            for (index, cell) in row.enumerated() {
+                line += cell
+                if index < row.count - 1 { line += String(repeating: " ", count: widths[index] - cell.count + 3) }
+            }
+            text += line + "\n"
+        }
+        return text
+    }
+
+    private static func string(_ node: Node?, _ key: String) -> String {
+        if case .string(let text)? = node?.objectMember(key)?.node.value { return text }
+        return ""
+    }
+
+    private static func integer(_ node: Node?, _ key: String) -> Int64 {
+        if case .integer(let value)? = node?.objectMember(key)?.node.value { return value }
+        return 0
+    }
+
+    private static func bool(_ node: Node?, _ key: String) -> Bool {
+        if case .bool(let value)? = node?.objectMember(key)?.node.value { return value }
+        return false
+    }
+
+    private static func array(_ node: Node?, _ key: String) -> [Node] {
+        if case .array(let items)? = node?.objectMember(key)?.node.value { return items }
+        return []
+    }
+}

@@ -1,0 +1,74 @@
+/// KingletConfig: the agent's local config file (/etc/kinglet/kinglet.yaml, or a board's
+/// profile), read strictly: an unknown key is an error with its position, since a typo
+/// in a headless board's config must not pass silently.
+import KingletDocument
+import KingletPod
+
+/// Everything the config file sets, with defaults for what it leaves out.
+public struct AgentConfig: Equatable {
+    public var nodeName: String
+    public var nodeLabels: [(String, String)]
+    public var paths: AgentPaths
+    public var runtime: RuntimeSettings
+    /// Present when a cloud link is configured; the agent runs headless without one.
+    public var cloud: CloudSettings?
+
+    public init(nodeName: String, nodeLabels: [(String, String)] = [], paths: AgentPaths = AgentPaths(),
+                runtime: RuntimeSettings = RuntimeSettings(), cloud: CloudSettings? = nil) {
+        self.nodeName = nodeName
+        self.nodeLabels = nodeLabels
+        self.paths = paths
+        self.runtime = runtime
+        self.cloud = cloud
+    }
+
+    public static func == (a: AgentConfig, b: AgentConfig) -> Bool {
+        a.nodeName == b.nodeName && a.paths == b.paths && a.runtime == b.runtime && a.cloud == b.cloud
+            && a.nodeLabels.count == b.nodeLabels.count
+            && zip(a.nodeLabels, b.nodeLabels).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
+}
+
+/// Where the agent keeps things. Relative paths in the file are resolved against the
+/// config file's folder, as the kubelet does with its config file.
+public struct AgentPaths: Equatable {
+    /// The memory-mapped pod cache.
+    public var cacheFile: String = "/var/lib/kinglet/cache.kc"
+    /// Static pod manifests (YAML or JSON), like the kubelet's staticPodPath.
+    public var staticPods: String = "/etc/kinglet/manifests"
+    /// Container logs, one folder per pod.
+    public var logs: String = "/var/log/kinglet/pods"
+    /// Where the exec runtime resolves an `image` name to an executable.
+    public var apps: String = "/var/lib/kinglet/apps"
+    /// The status socket `kinglet status` and `kinglet logs` talk to.
+    public var socket: String = "/run/kinglet/kinglet.sock"
+
+    public init() {}
+}
+
+public struct RuntimeSettings: Equatable {
+    /// cgroup v2 folder the agent creates container cgroups under, when writable.
+    public var cgroupRoot: String = "/sys/fs/cgroup/kinglet"
+    /// Size at which a container log file is rotated.
+    public var logMaxBytes: Int64 = 10 * 1024 * 1024
+    /// Rotated files kept per container, the live one included.
+    public var logMaxFiles: Int64 = 5
+
+    public init() {}
+}
+
+/// The relay link (used from the cloud-link issue on).
+public struct CloudSettings: Equatable {
+    /// e.g. "mqtts://relay.example.com:8883"
+    public var broker: String
+    public var caFile: String
+    public var certFile: String
+    public var keyFile: String
+
+    public init(broker: String, caFile: String = "", certFile: String = "", keyFile: String = "") {
+        self.broker = broker
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+    }
+}

@@ -1,0 +1,94 @@
+import KingletDocument
+import KingletPod
+
+/// Reads an `AgentConfig` from a parsed YAML document.
+public enum ConfigDecoder {
+    /// - Parameters:
+    ///   - file: the config file's path, for errors and for resolving relative paths.
+    ///   - defaultNodeName: used when the file names no node (the host name).
+    public static func decode(_ node: Node, file: String, defaultNodeName: String) throws(DocumentError) -> AgentConfig {
+        let root = FieldReader(node, file: file)
+        if root.isNull { return AgentConfig(nodeName: defaultNodeName) }
+        let object = try root.object()
+        try rejectUnknown(object, allowed: ["node", "paths", "runtime", "cloud", "devices"])
+        let folder = parentFolder(of: file)
+        var config = AgentConfig(nodeName: defaultNodeName)
+
+        if let nodeSection = try object.object("node") {
+            try rejectUnknown(nodeSection, allowed: ["name", "labels"])
+            if let nameField = nodeSection.field("name") {
+                let name = try nameField.string()
+                if let problem = NameRules.dnsSubdomainProblem(name) { throw nameField.error(problem) }
+                config.nodeName = name
+            }
+            config.nodeLabels = try nodeSection.stringMap("labels")
+        }
+        if let paths = try object.object("paths") {
+            try rejectUnknown(paths, allowed: ["cacheFile", "staticPods", "logs", "apps", "socket"])
+            config.paths.cacheFile = try path(paths, "cacheFile", folder) ?? config.paths.cacheFile
+            config.paths.staticPods = try path(paths, "staticPods", folder) ?? config.paths.staticPods
+            config.paths.logs = try path(paths, "logs", folder) ?? config.paths.logs
+            config.paths.apps = try path(paths, "apps", folder) ?? config.paths.apps
+            config.paths.socket = try path(paths, "socket", folder) ?? config.paths.socket
+        }
+        if let runtime = try object.object("runtime") {
+            try rejectUnknown(runtime, allowed: ["cgroupRoot", "logMaxBytes", "logMaxFiles"])
+            config.runtime.cgroupRoot = try path(runtime, "cgroupRoot", folder) ?? config.runtime.cgroupRoot
+            if let field = runtime.field("logMaxBytes") {
+                config.runtime.logMaxBytes = try ContainerSizes.bytes(field)
+                if config.runtime.logMaxBytes < 4096 { throw field.error("must be at least 4Ki") }
+            }
+            if let field = runtime.field("logMaxFiles") {
+                config.runtime.logMaxFiles = try field.integer()
+                if config.runtime.logMaxFiles < 1 { throw field.error("must be 1 or more") }
+            }
+        }
+        if let cloud = try object.object("cloud") {
+            try rejectUnknown(cloud, allowed: ["broker", "caFile", "certFile", "keyFile"])
+            config.cloud = CloudSettings(
+                broker: try cloud.requiredString("broker"),
+                caFile: try path(cloud, "caFile", folder) ?? "",
+                certFile: try path(cloud, "certFile", folder) ?? "",
+                keyFile: try path(cloud, "keyFile", folder) ?? "")
+        }
+        return config
+    }
+
+    static func rejectUnknown(_ object: ObjectReader, allowed: [String]) throws(DocumentError) {
+        for member in object.members where !allowed.contains(member.key) {
+            var expected = ""
+            for key in allowed { expected += (expected.isEmpty ? "" : ", ") + key }
+            let path = object.reader.path.isEmpty ? member.key : object.reader.path + "." + member.key
+            throw DocumentError(file: object.reader.file, position: member.keyPosition, path: path,
+                                message: "unknown field '\(member.key)' (expected one of: \(expected))")
+        }
+    }
+
+    static func path(_ object: ObjectReader, _ key: String, _ folder: String) throws(DocumentError) -> String? {
+        guard let field = object.field(key) else { return nil }
+        let text = try field.string()
+        if text.isEmpty { throw field.error("must not be empty") }
+        if text.hasPrefix("/") || folder.isEmpty { return text }
+        return folder + "/" + text
+    }
+
+    static func parentFolder(of file: String) -> String {
+        guard let slash = file.lastIndex(of: "/") else { return "." }
+        return slash == file.startIndex ? "/" : String(file[..<slash])
+    }
+}
+
+/// Byte sizes in config: a number, or a quantity like "10Mi".
+enum ContainerSizes {
+    static func bytes(_ field: FieldReader) throws(DocumentError) -> Int64 {
+        switch field.node.value {
+        case .integer(let value): return value
+        case .string(let text):
+            switch Quantity.parse(text, as: .units) {
+            case .success(let value): return value
+            case .failure(let error): throw field.error(error.message)
+            }
+        default: throw field.mismatch("a size such as 10Mi")
+        }
+    }
+}

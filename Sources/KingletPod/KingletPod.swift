@@ -1,1 +1,0 @@
-/// KingletPod: the Kubernetes Pod model the agent runs, decoded from documents.

@@ -1,0 +1,273 @@
+import CKingletSystem
+import KingletCore
+import KingletPod
+import KingletProbes
+import KingletRuntime
+
+/// Runs one pod: init containers one by one, then every app container; restarts by the
+/// pod's restart policy with each container's CrashLoopBackOff; probes; graceful stop.
+/// Calls `onChange` whenever the pod's status changed.
+final class PodWorker {
+    let pod: Pod
+    let specHash: UInt64
+    private let loop: any EventLoop
+    private let runtime: any ContainerRuntime
+    private let context: LaunchContext
+    private let clock: WallClock
+    private let onChange: (PodWorker) -> Void
+    private let probeFactory: ProbeFactory
+    private var initTracks: [ContainerTrack] = []
+    private var appTracks: [ContainerTrack] = []
+    private var nextInit = 0
+    private(set) var status = PodStatus()
+    private(set) var terminating = false
+    private var onStopped: (() -> Void)? = nil
+
+    init(pod: Pod, specHash: UInt64, loop: any EventLoop, runtime: any ContainerRuntime, context: LaunchContext,
+         clock: WallClock, probeFactory: ProbeFactory, onChange: @escaping (PodWorker) -> Void) {
+        self.pod = pod
+        self.specHash = specHash
+        self.loop = loop
+        self.runtime = runtime
+        self.context = context
+        self.clock = clock
+        self.probeFactory = probeFactory
+        self.onChange = onChange
+        for container in pod.spec.initContainers { initTracks.append(ContainerTrack(spec: container, isInit: true)) }
+        for container in pod.spec.containers { appTracks.append(ContainerTrack(spec: container, isInit: false)) }
+        status.hostIP = context.hostIP
+        status.podIP = context.hostIP
+    }
+
+    var uid: String { pod.metadata.uid }
+    var allTracks: [ContainerTrack] { initTracks + appTracks }
+
+    func start() {
+        status.startTime = clock.now()
+        // A failure here surfaces as each container's CreateContainerError from the runtime.
+        _ = kinglet_make_folders(LaunchPlanner.podLogFolder(pod: pod, logsFolder: context.logsFolder), 0o755)
+        if initTracks.isEmpty { startApps() } else { launch(initTracks[0]) }
+        publish()
+    }
+
+    /// Stops every container (SIGTERM, then SIGKILL after the grace period) and calls
+    /// `completion` once all have exited. No container restarts after this.
+    func stop(gracePeriod: Duration, completion: @escaping () -> Void) {
+        terminating = true
+        onStopped = completion
+        for track in allTracks {
+            track.cancelRestart(on: loop)
+            track.stopProbes()
+            if track.running { runtime.stop(ContainerID(podUID: uid, name: track.id), gracePeriod: gracePeriod) }
+        }
+        finishStopIfIdle()
+    }
+
+    // MARK: runtime events
+
+    func handle(_ event: ContainerEvent) {
+        guard let track = track(named: event.id.name) else { return }
+        switch event {
+        case .started(let started):
+            track.running = true
+            track.status.state = .running(startedAt: started.startedAt)
+            track.status.containerID = "exec://" + String(started.pid)
+            track.status.appliedLimits = started.limits.description
+            if terminating {
+                runtime.stop(event.id, gracePeriod: .zero)
+            } else if !track.isInit {
+                startProbes(track)
+            }
+            track.refreshFlags()
+        case .failedToStart(let failure):
+            track.running = false
+            let now = clock.now()
+            finished(track, state: .terminated(exitCode: 128, signal: 0, reason: failure.reason, message: failure.message,
+                                               startedAt: now, finishedAt: now),
+                     succeeded: false, ranFor: .zero)
+        case .exited(let exited):
+            track.running = false
+            track.stopProbes()
+            var signal: Int32 = 0
+            if case .killed(let number, _) = exited.status { signal = number }
+            let startedAt: Int64
+            if case .running(let at) = track.status.state { startedAt = at } else { startedAt = exited.finishedAt }
+            let code = exited.status.exitCode
+            let message = track.killReason ?? ""
+            track.killReason = nil
+            finished(track, state: .terminated(exitCode: code, signal: signal, reason: exited.reason, message: message,
+                                               startedAt: startedAt, finishedAt: exited.finishedAt),
+                     succeeded: code == 0, ranFor: exited.ranFor)
+        }
+        if terminating { finishStopIfIdle() }
+        publish()
+    }
+
+    // MARK: lifecycle
+
+    private func startApps() {
+        for track in appTracks { launch(track) }
+    }
+
+    private func launch(_ track: ContainerTrack) {
+        track.stopProbes()
+        do {
+            let launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
+            track.status.state = .waiting(reason: "ContainerCreating", message: "")
+            runtime.start(launch)
+        } catch {
+            // Like the kubelet: the container waits with CreateContainerConfigError and is
+            // retried with back-off (a ConfigMap or Secret may arrive later).
+            track.status.state = .waiting(reason: "CreateContainerConfigError", message: error.message)
+            scheduleRestart(track, delay: track.backOff.delay(afterRunningFor: .zero), reason: nil)
+        }
+    }
+
+    /// A container ended (or never started): record it, then restart it, move on to the
+    /// next init container, or leave it terminated, by the restart policy.
+    private func finished(_ track: ContainerTrack, state: ContainerState, succeeded: Bool, ranFor: Duration) {
+        let policy = pod.spec.restartPolicy
+        if terminating {
+            track.status.state = state
+            track.refreshFlags()
+            return
+        }
+        if track.isInit && succeeded {
+            track.status.state = state
+            nextInit += 1
+            if nextInit < initTracks.count { launch(initTracks[nextInit]) } else { startApps() }
+            track.refreshFlags()
+            return
+        }
+        // Init containers restart on failure unless the policy is Never (kubelet rule).
+        let restart = track.isInit ? (policy != .never) : (policy == .always || (policy == .onFailure && !succeeded))
+        guard restart else {
+            track.status.state = state
+            track.refreshFlags()
+            return
+        }
+        track.status.lastState = state
+        let delay = track.backOff.delay(afterRunningFor: ranFor)
+        scheduleRestart(track, delay: delay, reason: "CrashLoopBackOff")
+        track.refreshFlags()
+    }
+
+    private func scheduleRestart(_ track: ContainerTrack, delay: Duration, reason: String?) {
+        if let reason {
+            let seconds = delay.nanoseconds / 1_000_000_000
+            track.status.state = .waiting(reason: reason, message: "back-off \(PodWorker.durationText(seconds)) restarting failed container=\(track.id) pod=\(pod.metadata.name)_\(pod.metadata.namespace)(\(uid))")
+        }
+        track.cancelRestart(on: loop)
+        track.restartTimer = loop.schedule(after: delay) {
+            track.restartTimer = nil
+            if self.terminating { return }
+            track.status.restartCount += 1
+            self.launch(track)
+            self.publish()
+        }
+    }
+
+    /// "10s", "1m20s", "5m0s": how the kubelet prints a back-off.
+    static func durationText(_ seconds: Int64) -> String {
+        seconds < 60 ? "\(seconds)s" : "\(seconds / 60)m\(seconds % 60)s"
+    }
+
+    // MARK: probes
+
+    private func startProbes(_ track: ContainerTrack) {
+        track.startupPassed = track.spec.startupProbe == nil ? nil : false
+        track.readinessPassed = track.spec.readinessProbe == nil ? nil : false
+        if let probe = track.spec.startupProbe {
+            startProbe(.startup, probe, track)
+        } else {
+            startSteadyProbes(track)
+        }
+    }
+
+    /// Liveness and readiness run once the startup probe (if any) has succeeded.
+    private func startSteadyProbes(_ track: ContainerTrack) {
+        if let probe = track.spec.livenessProbe { startProbe(.liveness, probe, track) }
+        if let probe = track.spec.readinessProbe { startProbe(.readiness, probe, track) }
+    }
+
+    private func startProbe(_ kind: ProbeKind, _ probe: Probe, _ track: ContainerTrack) {
+        let id = ContainerID(podUID: uid, name: track.id)
+        let worker = probeFactory.worker(kind: kind, probe: probe, container: track.spec, id: id) { report in
+            self.probeReported(track, report)
+        }
+        track.probes.append(worker)
+        worker.start()
+    }
+
+    private func probeReported(_ track: ContainerTrack, _ report: ProbeReport) {
+        guard report.changed, track.running, !terminating else { return }
+        let id = ContainerID(podUID: uid, name: track.id)
+        switch (report.kind, report.verdict) {
+        case (.startup, .success):
+            track.startupPassed = true
+            startSteadyProbes(track)
+        case (.startup, .failure), (.liveness, .failure):
+            let kind = report.kind == .startup ? "startup" : "liveness"
+            track.killReason = "Container \(track.id) failed \(kind) probe, will be restarted: \(report.outcome.message)"
+            for worker in track.probes { worker.stop() }
+            track.probes = []
+            runtime.stop(id, gracePeriod: Duration.seconds(pod.spec.terminationGracePeriodSeconds))
+        case (.readiness, .success):
+            track.readinessPassed = true
+        case (.readiness, .failure):
+            track.readinessPassed = false
+        default:
+            break
+        }
+        track.refreshFlags()
+        publish()
+    }
+
+    // MARK: status
+
+    private func track(named name: String) -> ContainerTrack? {
+        for track in initTracks where track.id == name { return track }
+        for track in appTracks where track.id == name { return track }
+        return nil
+    }
+
+    private func finishStopIfIdle() {
+        guard terminating, let completion = onStopped else { return }
+        for track in allTracks where track.running { return }
+        onStopped = nil
+        // Reported from the loop, never from inside stop().
+        loop.schedule(after: .zero) { completion() }
+    }
+
+    func publish() {
+        var initStatuses: [ContainerStatus] = []
+        for track in initTracks { track.refreshFlags(); initStatuses.append(track.status) }
+        var appStatuses: [ContainerStatus] = []
+        var notReady: [String] = []
+        for track in appTracks {
+            track.refreshFlags()
+            appStatuses.append(track.status)
+            if !track.status.ready { notReady.append(track.id) }
+        }
+        let phase = PodPhaseRules.phase(restartPolicy: pod.spec.restartPolicy, initStatuses: initStatuses,
+                                        initCount: initTracks.count, statuses: appStatuses, containerCount: appTracks.count)
+        let initDone = nextInit >= initTracks.count
+        var updated = status
+        updated.phase = phase
+        updated.initContainerStatuses = initStatuses
+        updated.containerStatuses = appStatuses
+        updated.conditions = PodPhaseRules.conditions(initDone: initDone, containersReady: notReady.isEmpty,
+                                                      notReadyNames: notReady, phase: phase, now: clock.now(),
+                                                      previous: status.conditions)
+        if updated != status {
+            status = updated
+            onChange(self)
+        }
+    }
+}
+
+/// Wall-clock nanoseconds since the Unix epoch, injectable for tests.
+public struct WallClock {
+    public let now: () -> Int64
+    public init(now: @escaping () -> Int64) { self.now = now }
+}

@@ -1,1 +1,0 @@
-/// KingletRuntime: runs containers as supervised child processes (the exec runtime).

@@ -1,0 +1,34 @@
+import Foundation
+
+/// A board profile in a temporary folder: its own cache, logs, socket and static pods, so
+/// agents of concurrent tests never share state. Removed by `remove()`.
+struct TemporaryBoard {
+    let folder: String
+    var configPath: String { folder + "/kinglet.yaml" }
+    var manifests: String { folder + "/manifests" }
+    var cacheFile: String { folder + "/state/cache.kc" }
+    var socket: String { folder + "/state/kinglet.sock" }
+    var logs: String { folder + "/logs" }
+
+    init(node: String = "test-node", extraConfig: String = "") throws {
+        folder = NSTemporaryDirectory() + "kinglet-board-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: folder + "/manifests", withIntermediateDirectories: true)
+        let config = """
+        node: {name: \(node)}
+        paths:
+          cacheFile: state/cache.kc
+          staticPods: manifests
+          logs: logs
+          apps: apps
+          socket: state/kinglet.sock
+        \(extraConfig)
+        """
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    func write(manifest name: String, _ text: String) throws {
+        try text.write(toFile: manifests + "/" + name, atomically: true, encoding: .utf8)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: folder) }
+}
