@@ -31,6 +31,7 @@ test: setup
 
 bench: setup cross-all
 	swift build -c release --product kinglet
+	swift build -c release --product cache-bench
 	@python3 bench/run
 
 cross: setup

@@ -53,6 +53,9 @@ let package = Package(
         // Commits cache records until killed, for the crash-injection tests (host only).
         .executableTarget(name: "cache-torture-writer", dependencies: ["KingletCache"], path: "Tests/CacheTortureWriter"),
 
+        // Times cache commits for `make bench` (host only).
+        .executableTarget(name: "cache-bench", dependencies: ["KingletCache"], path: "bench/CacheBench"),
+
         // Full Swift programs.
         .executableTarget(name: "kinglet-relay", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -41,3 +41,20 @@ int kinglet_kill_tagged_process_groups(const char *entry) {
     closedir(proc);
     return killed;
 }
+
+int kinglet_cloexec_inherited_descriptors(void) {
+    DIR *folder = opendir("/proc/self/fd");
+    if (!folder) return -1;
+    int own = dirfd(folder);
+    int marked = 0;
+    struct dirent *item;
+    while ((item = readdir(folder)) != NULL) {
+        char *end;
+        long fd = strtol(item->d_name, &end, 10);
+        if (*end != '\0' || fd <= 2 || fd == own) continue;
+        int flags = fcntl((int)fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC) == 0) marked++;
+    }
+    closedir(folder);
+    return marked;
+}

@@ -82,6 +82,7 @@ public enum AgentMain {
     static func run(_ options: RunOptions) -> Int32 {
         let log = AgentLog()
         _ = kinglet_ignore_sigpipe()
+        _ = kinglet_cloexec_inherited_descriptors()
         let configPath = options.effectiveConfigPath
         log.info("kinglet \(AgentVersion.number) starting (\(AgentVersion.buildMode), \(AgentVersion.architecture)); config \(configPath)")
         let agent: Agent

@@ -19,6 +19,12 @@ enum StatusDocument {
         writer.string(agent.config.nodeName)
         writer.key("uptimeSeconds")
         writer.integer(agent.loop.now.since(agent.bootStarted).nanoseconds / 1_000_000_000)
+        writer.key("loop")
+        writer.beginObject()
+        writer.key("wakeups"); writer.integer(Int64(agent.loop.iterations))
+        // The longest single handler or timer run: the worst stall the loop has seen.
+        writer.key("longestDispatchMicroseconds"); writer.integer(agent.loop.longestDispatch.nanoseconds / 1000)
+        writer.endObject()
         writer.key("conditions")
         writer.beginArray()
         for condition in facts.conditions {

@@ -8,4 +8,9 @@
 /// next agent must not run them twice.
 int kinglet_kill_tagged_process_groups(const char *entry);
 
+/// Marks every descriptor above 2 that the agent inherited (from a shell, systemd, a test
+/// harness) close-on-exec, so none leaks into containers, as runc closes them. Returns how
+/// many it marked.
+int kinglet_cloexec_inherited_descriptors(void);
+
 #endif
