@@ -1,5 +1,6 @@
 # Kinglet: the README's two commands, and the rest.
 #   make demo    install what is missing, build, run the agent headless on boards/sim
+#                with its static pods, showing `kinglet status` until Ctrl-C
 #   make test    every test: host unit + integration tests, cross builds, qemu smoke runs
 #   make bench   benchmarks: bench/results.json and a table
 #   make cross ARCH=aarch64|armv7|x86_64   one static build (build/<arch>/kinglet)
@@ -23,8 +24,7 @@ build: setup
 demo: setup
 	@echo "==> building the agent (host, release)"
 	swift build -c release --product kinglet
-	@echo "==> running kinglet on board profile boards/sim (Ctrl-C stops it)"
-	.build/release/kinglet run --board sim
+	@bash boards/sim/demo .build/release/kinglet
 
 test: setup
 	@bash Tests/run-all

@@ -35,6 +35,8 @@ final class Agent {
     private var statusServer: StatusSocketServer? = nil
     private var statusWriter = JSONWriter(capacity: 4096)
     private var shuttingDown = false
+    /// Whether the last stop left no pod running.
+    private(set) var stoppedPods = false
     let bootStarted: Instant
 
     init(configPath: String, log: AgentLog) throws(AgentStartError) {
@@ -62,7 +64,7 @@ final class Agent {
         cache = try Agent.openCache(config.paths.cacheFile, log: log)
         let leftovers = kinglet_kill_tagged_process_groups(Agent.ownerEntry(config))
         if leftovers > 0 { log.info("stopped \(leftovers) container process group(s) left by a previous run") }
-        nodeFacts = NodeFactsReader(stateFolder: Agent.parentFolder(config.paths.cacheFile),
+        nodeFacts = NodeFactsReader(stateFolder: FolderListing.parentFolder(of: config.paths.cacheFile),
                                     podCapacity: Int64(cache.geometry.recordCapacity), agentVersion: AgentVersion.number)
         let reaper: ChildReaper
         do {
@@ -144,6 +146,7 @@ final class Agent {
             log.info("\(signal.name) received, stopping pods")
             manager.stopAll(limit: .seconds(30)) { [self] in
                 self.log.info("all pods stopped")
+                self.stoppedPods = true
                 self.loop.stop()
             }
         case .childExited:
@@ -224,16 +227,11 @@ final class Agent {
     }
 
     static func makeFolders(_ config: AgentConfig) throws(AgentStartError) {
-        for folder in [parentFolder(config.paths.cacheFile), config.paths.logs, parentFolder(config.paths.socket)] {
+        for folder in [FolderListing.parentFolder(of: config.paths.cacheFile), config.paths.logs, FolderListing.parentFolder(of: config.paths.socket)] {
             if kinglet_make_folders(folder, 0o755) != 0 {
                 let reason = String(cString: kinglet_strerror(kinglet_errno()))
                 throw AgentStartError(message: "cannot create \(folder): \(reason)", status: AgentMain.exitFailure)
             }
         }
-    }
-
-    static func parentFolder(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }

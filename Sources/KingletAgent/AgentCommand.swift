@@ -94,7 +94,7 @@ public enum AgentCommandLine {
             rest = rest.dropFirst()
             if rest.isEmpty { return .help(.general) }
             if rest.count == 1, let topic = HelpTopic(rawValue: rest.first!), topic != .general { return .help(topic) }
-            throw UsageError("no help for '\(joined(rest))'")
+            throw UsageError("no help for '\(rest.joined(separator: " "))'")
         case "run":
             return try parseRun(rest.dropFirst())
         case "cache":
@@ -227,14 +227,5 @@ public enum AgentCommandLine {
         guard let next = rest.first, !next.hasPrefix("-") else { throw UsageError("option '\(name)' needs a value") }
         rest = rest.dropFirst()
         return next
-    }
-
-    private static func joined(_ words: ArraySlice<String>) -> String {
-        var text = ""
-        for word in words {
-            if !text.isEmpty { text += " " }
-            text += word
-        }
-        return text
     }
 }

@@ -106,7 +106,11 @@ public enum AgentMain {
         }
         agent.shutdown()
         let uptime = agent.loop.now.since(agent.bootStarted)
-        log.info("stopped cleanly after \(uptime.milliseconds) ms, \(agent.loop.iterations) loop wake-ups")
+        if agent.stoppedPods {
+            log.info("stopped cleanly after \(uptime.milliseconds) ms, \(agent.loop.iterations) loop wake-ups")
+        } else {
+            log.warning("stopped at once after \(uptime.milliseconds) ms; containers still running are stopped at the next start")
+        }
         return exitSuccess
     }
 }

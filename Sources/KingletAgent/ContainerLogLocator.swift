@@ -1,4 +1,3 @@
-import CKingletSystem
 import KingletConfig
 
 /// Finds a container's log file from what a user types: the pod's name as in `kinglet
@@ -6,7 +5,7 @@ import KingletConfig
 /// the container when the pod has several.
 enum ContainerLogLocator {
     static func find(options: LogsOptions, config: AgentConfig) -> Result<String, LocatorProblem> {
-        let folders = podFolders(in: config.paths.logs)
+        let folders = FolderListing.folders(in: config.paths.logs) ?? []
         var match: String? = nil
         for name in [options.pod, options.pod + "-" + config.nodeName] {
             let prefix = options.namespace + "_" + name + "_"
@@ -23,48 +22,20 @@ enum ContainerLogLocator {
         let containers = logFiles(in: path)
         if let container = options.container {
             guard containers.contains(container) else {
-                return .failure(LocatorProblem("pod \(options.pod) has no container '\(container)' (has: \(joined(containers)))"))
+                return .failure(LocatorProblem("pod \(options.pod) has no container '\(container)' (has: \(containers.joined(separator: ", ")))"))
             }
             return .success(path + "/" + container + ".log")
         }
         guard containers.count == 1, let only = containers.first else {
-            return .failure(LocatorProblem("pod \(options.pod) has several containers, choose one with -c: \(joined(containers))"))
+            return .failure(LocatorProblem("pod \(options.pod) has several containers, choose one with -c: \(containers.joined(separator: ", "))"))
         }
         return .success(path + "/" + only + ".log")
     }
 
-    private static func joined(_ names: [String]) -> String {
-        var text = ""
-        for name in names { text += (text.isEmpty ? "" : ", ") + name }
-        return text
-    }
-
-    /// Sub-folders of the log folder.
-    private static func podFolders(in folder: String) -> [String] {
-        var length = 0
-        guard let buffer = kinglet_directory_entries(folder, &length) else { return [] }
-        defer { kinglet_free(buffer) }
-        return split(buffer, length)
-    }
-
     /// Container names: `<name>.log` files (rotated `.log.N` files are skipped).
     private static func logFiles(in folder: String) -> [String] {
-        var length = 0
-        guard let buffer = kinglet_directory_files(folder, &length) else { return [] }
-        defer { kinglet_free(buffer) }
         var names: [String] = []
-        for name in split(buffer, length) where name.hasSuffix(".log") { names.append(String(name.dropLast(4))) }
-        return names.sorted()
-    }
-
-    private static func split(_ buffer: UnsafeMutablePointer<CChar>, _ length: Int) -> [String] {
-        let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
-        var names: [String] = []
-        var start = 0
-        for index in 0..<length where bytes[index] == 0 {
-            names.append(String(decoding: bytes[start..<index], as: UTF8.self))
-            start = index + 1
-        }
+        for name in FolderListing.files(in: folder) ?? [] where name.hasSuffix(".log") { names.append(String(name.dropLast(4))) }
         return names
     }
 }

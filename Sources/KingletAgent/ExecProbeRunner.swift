@@ -31,8 +31,7 @@ final class ExecProbeRunner: ProbeRunning {
     }
 
     static func outcome(_ result: CommandResult, command: [String], timeout: Duration) -> ProbeOutcome {
-        var quoted = ""
-        for word in command { quoted += (quoted.isEmpty ? "" : " ") + word }
+        let quoted = command.joined(separator: " ")
         switch result.ending {
         case .exited where result.succeeded:
             return ProbeOutcome(result: .success, message: result.output)

@@ -7,10 +7,7 @@ enum StatusTables {
         let node = document.objectMember("node")?.node
         var text = ""
         let name = string(node, "name")
-        var conditions = ""
-        for condition in array(node, "conditions") {
-            conditions += (conditions.isEmpty ? "" : "  ") + string(condition, "type") + "=" + string(condition, "status")
-        }
+        let conditions = array(node, "conditions").map { string($0, "type") + "=" + string($0, "status") }.joined(separator: "  ")
         text += "NODE " + name + "  " + conditions + "\n"
         let capacity = node?.objectMember("capacity")?.node
         text += "     cpu " + string(capacity, "cpu") + ", memory " + string(capacity, "memory") + ", pods " + string(capacity, "pods")

@@ -11,7 +11,7 @@ public enum ConfigDecoder {
         if root.isNull { return AgentConfig(nodeName: defaultNodeName) }
         let object = try root.object()
         try rejectUnknown(object, allowed: ["node", "paths", "runtime", "cloud", "devices"])
-        let folder = parentFolder(of: file)
+        let folder = FolderListing.parentFolder(of: file)
         var config = AgentConfig(nodeName: defaultNodeName)
 
         if let nodeSection = try object.object("node") {
@@ -56,8 +56,7 @@ public enum ConfigDecoder {
 
     static func rejectUnknown(_ object: ObjectReader, allowed: [String]) throws(DocumentError) {
         for member in object.members where !allowed.contains(member.key) {
-            var expected = ""
-            for key in allowed { expected += (expected.isEmpty ? "" : ", ") + key }
+            let expected = allowed.joined(separator: ", ")
             let path = object.reader.path.isEmpty ? member.key : object.reader.path + "." + member.key
             throw DocumentError(file: object.reader.file, position: member.keyPosition, path: path,
                                 message: "unknown field '\(member.key)' (expected one of: \(expected))")
@@ -70,11 +69,6 @@ public enum ConfigDecoder {
         if text.isEmpty { throw field.error("must not be empty") }
         if text.hasPrefix("/") || folder.isEmpty { return text }
         return folder + "/" + text
-    }
-
-    static func parentFolder(of file: String) -> String {
-        guard let slash = file.lastIndex(of: "/") else { return "." }
-        return slash == file.startIndex ? "/" : String(file[..<slash])
     }
 }
 

@@ -26,20 +26,11 @@ enum LocalFiles {
 
     /// Regular files in `folder`, sorted by name; nil when the folder does not exist.
     static func files(in folder: String) throws(DocumentError) -> [String]? {
-        var length = 0
-        guard let buffer = kinglet_directory_files(folder, &length) else {
+        guard let names = FolderListing.files(in: folder) else {
             if kinglet_errno() == ENOENT { return nil }
             throw DocumentError(file: folder, message: "cannot list: \(reason())")
         }
-        defer { kinglet_free(buffer) }
-        var names: [String] = []
-        var start = 0
-        let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
-        for index in 0..<length where bytes[index] == 0 {
-            names.append(String(decoding: bytes[start..<index], as: UTF8.self))
-            start = index + 1
-        }
-        return names.sorted()
+        return names
     }
 
     static func reason() -> String { String(cString: kinglet_strerror(kinglet_errno())) }

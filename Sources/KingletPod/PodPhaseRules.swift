@@ -56,9 +56,7 @@ public enum PodPhaseRules {
         }
         // A finished pod's containers are not ready, and the kubelet says PodCompleted.
         let finished = phase == .succeeded || phase == .failed
-        var names = ""
-        for name in notReadyNames { names += (names.isEmpty ? "" : " ") + name }
-        let notReadyMessage = "containers with unready status: [\(names)]"
+        let notReadyMessage = "containers with unready status: [\(notReadyNames.joined(separator: " "))]"
         let readyReason = finished ? "PodCompleted" : "ContainersNotReady"
         let ready = containersReady && !finished
         return [
