@@ -34,6 +34,13 @@ final class Agent {
     let nodeFacts: NodeFactsReader
     private var statusServer: StatusSocketServer? = nil
     private var statusWriter = JSONWriter(capacity: 4096)
+    private var cacheWriter = JSONWriter(capacity: 2048)
+    /// Statuses waiting to be committed to the cache, newest per pod.
+    private var unsavedStatus: [String: PodStatus] = [:]
+    private var saveTimer: TimerHandle? = nil
+    /// Each commit msyncs (about 0.3 ms), so a turn of the loop commits at most this many;
+    /// 100 pods starting at once would otherwise hold the loop for 30 ms.
+    static let statusCommitsPerTurn = 8
     private var shuttingDown = false
     /// Whether the last stop left no pod running.
     private(set) var stoppedPods = false
@@ -176,21 +183,45 @@ final class Agent {
 
     private func record(_ pod: Pod, _ status: PodStatus) {
         guard cache.contains(uid: pod.metadata.uid) else { return }
-        var writer = JSONWriter(capacity: 2048)
-        PodStatusJSON.write(status, to: &writer)
-        do throws(CacheError) {
-            try cache.updateStatus(uid: pod.metadata.uid, status: writer.bytes)
-        } catch {
-            log.error("cannot cache the status of \(pod.fullName): \(error.description)")
+        unsavedStatus[pod.metadata.uid] = status
+        scheduleStatusSave()
+    }
+
+    private func scheduleStatusSave() {
+        guard saveTimer == nil, !unsavedStatus.isEmpty else { return }
+        saveTimer = loop.schedule(after: .zero) { [self] in
+            self.saveTimer = nil
+            self.saveStatuses(limit: Agent.statusCommitsPerTurn)
         }
     }
 
+    /// Commits up to `limit` queued statuses, and schedules the rest for the next turn.
+    private func saveStatuses(limit: Int) {
+        var saved = 0
+        while saved < limit, let (uid, status) = unsavedStatus.first {
+            unsavedStatus[uid] = nil
+            saved += 1
+            guard cache.contains(uid: uid) else { continue }
+            cacheWriter.reset()
+            PodStatusJSON.write(status, to: &cacheWriter)
+            do throws(CacheError) {
+                try cache.updateStatus(uid: uid, status: cacheWriter.bytes)
+            } catch {
+                log.error("cannot cache the status of pod \(uid): \(error.description)")
+            }
+        }
+        scheduleStatusSave()
+    }
+
     private func forget(_ pod: Pod) {
+        unsavedStatus[pod.metadata.uid] = nil
         _ = try? cache.remove(uid: pod.metadata.uid)
         log.info("pod \(pod.fullName) removed")
     }
 
     func shutdown() {
+        if let saveTimer { loop.cancel(saveTimer) }
+        saveStatuses(limit: Int.max)
         statusServer?.shutdown()
         statusServer = nil
         runtime.delegate = nil
