@@ -3,6 +3,7 @@
 #include "kinglet_system.h"
 
 #include <dirent.h>
+#include <ftw.h>
 
 static char *list_folder(const char *path, size_t *length, int want_folders) {
     DIR *folder = opendir(path);
@@ -51,4 +52,16 @@ int kinglet_make_folders(const char *path, unsigned int mode) {
         partial[i] = saved;
     }
     return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk) {
+    (void)info; (void)type; (void)walk;
+    return remove(path);
+}
+
+int kinglet_remove_tree(const char *path) {
+    struct stat info;
+    if (lstat(path, &info) != 0) return errno == ENOENT ? 0 : -1;
+    // Depth first, physical: children before their folder, symlinks removed, not followed.
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

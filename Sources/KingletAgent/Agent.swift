@@ -142,7 +142,11 @@ final class Agent {
     private func received(_ signal: ProcessSignal) {
         switch signal {
         case .hangup:
-            reload()
+            if shuttingDown {
+                log.info("SIGHUP ignored: stopping")
+            } else {
+                reload()
+            }
         case .terminate, .interrupt:
             if shuttingDown {
                 log.info("\(signal.name) received again, stopping at once")
@@ -216,6 +220,11 @@ final class Agent {
     private func forget(_ pod: Pod) {
         unsavedStatus[pod.metadata.uid] = nil
         _ = try? cache.remove(uid: pod.metadata.uid)
+        // As the kubelet does, a removed pod's logs go with it.
+        let logs = LaunchPlanner.podLogFolder(pod: pod, logsFolder: config.paths.logs)
+        if kinglet_remove_tree(logs) != 0 {
+            log.warning("cannot remove \(logs): \(String(cString: kinglet_strerror(kinglet_errno())))")
+        }
         log.info("pod \(pod.fullName) removed")
     }
 

@@ -40,7 +40,8 @@ public enum ConfigDecoder {
             }
             if let field = runtime.field("logMaxFiles") {
                 config.runtime.logMaxFiles = try field.integer()
-                if config.runtime.logMaxFiles < 1 { throw field.error("must be 1 or more") }
+                // Rotation renames every kept file on the loop: keep that short.
+                if config.runtime.logMaxFiles < 1 || config.runtime.logMaxFiles > 100 { throw field.error("must be between 1 and 100") }
             }
         }
         if let cloud = try object.object("cloud") {

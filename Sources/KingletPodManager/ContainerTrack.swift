@@ -13,6 +13,10 @@ final class ContainerTrack {
     var restartTimer: TimerHandle? = nil
     var probes: [ProbeWorker] = []
     var running = false
+    /// Handed to the runtime, whose `.started` or `.failedToStart` has not come yet.
+    var launching = false
+    /// When the current run started, on the loop's clock (probe delays count from it).
+    var startedAt = Instant(nanoseconds: 0)
     /// Set while a probe-failure kill is in flight, for the restart message.
     var killReason: String? = nil
     /// Verdicts of the startup and readiness probes (nil: no such probe).
@@ -27,6 +31,9 @@ final class ContainerTrack {
     }
 
     var id: String { spec.name }
+
+    /// Running or about to: a stopping pod must wait for it.
+    var busy: Bool { running || launching }
 
     /// Started: running and past its startup probe (kubelet's `started`).
     func refreshFlags() {

@@ -116,7 +116,14 @@ public enum LaunchPlanner {
             case .secretKey(let name, let key, let optional):
                 value = try reference(.secret, "secret", name, key, optional, variable.name, context)
             }
-            if let value { resolved.append(EnvironmentVariable(name: variable.name, value: value)) }
+            guard let value else { continue }
+            // A name given twice: the last value wins, as with the kubelet (getenv would
+            // otherwise read the first).
+            if let earlier = resolved.firstIndex(where: { $0.name == variable.name }) {
+                resolved[earlier] = EnvironmentVariable(name: variable.name, value: value)
+            } else {
+                resolved.append(EnvironmentVariable(name: variable.name, value: value))
+            }
         }
         return resolved
     }

@@ -26,6 +26,8 @@ public final class PodManager: ContainerRuntimeDelegate {
     /// Pods waiting for their old incarnation to stop before they start.
     private var replacements: [String: DesiredPod] = [:]
     private var stopping: Set<String> = []
+    /// Set by `stopAll`: the node is shutting down and takes no new pods.
+    private var stoppingAll = false
 
     /// Called on every status change of a pod.
     public var onStatusChange: (Pod, PodStatus) -> Void = { _, _ in }
@@ -52,6 +54,7 @@ public final class PodManager: ContainerRuntimeDelegate {
 
     /// Makes `desired` the full set of pods this node runs.
     public func apply(_ desired: [DesiredPod]) {
+        guard !stoppingAll else { return }
         var wanted: Set<String> = []
         for item in desired {
             let uid = item.pod.metadata.uid
@@ -80,6 +83,7 @@ public final class PodManager: ContainerRuntimeDelegate {
     /// Stops every pod gracefully (each with its own grace period, at most `limit`), then
     /// calls `completion`. Used when the agent shuts down.
     public func stopAll(limit: Duration, completion: @escaping () -> Void) {
+        stoppingAll = true
         replacements = [:]
         var remaining = workers.count
         if remaining == 0 {

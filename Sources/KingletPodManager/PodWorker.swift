@@ -21,7 +21,9 @@ final class PodWorker {
     private var nextInit = 0
     private(set) var status = PodStatus()
     private(set) var terminating = false
-    private var onStopped: (() -> Void)? = nil
+    private var stopGracePeriod = Duration.zero
+    /// Everyone waiting for the stop (a removal and an agent shutdown may overlap).
+    private var onStopped: [() -> Void] = []
 
     init(pod: Pod, specHash: UInt64, loop: any EventLoop, runtime: any ContainerRuntime, context: LaunchContext,
          clock: WallClock, probeFactory: ProbeFactory, onChange: @escaping (PodWorker) -> Void) {
@@ -54,13 +56,16 @@ final class PodWorker {
     /// `completion` once all have exited. No container restarts after this.
     func stop(gracePeriod: Duration, completion: @escaping () -> Void) {
         terminating = true
-        onStopped = completion
+        stopGracePeriod = gracePeriod
+        onStopped.append(completion)
         for track in allTracks {
             track.cancelRestart(on: loop)
             track.stopProbes()
+            // A container still launching is stopped when its `.started` arrives.
             if track.running { runtime.stop(ContainerID(podUID: uid, name: track.id), gracePeriod: gracePeriod) }
         }
         finishStopIfIdle()
+        publish()
     }
 
     // MARK: runtime events
@@ -70,17 +75,20 @@ final class PodWorker {
         switch event {
         case .started(let started):
             track.running = true
+            track.launching = false
+            track.startedAt = loop.now
             track.status.state = .running(startedAt: started.startedAt)
             track.status.containerID = "exec://" + String(started.pid)
             track.status.appliedLimits = started.limits.description
             if terminating {
-                runtime.stop(event.id, gracePeriod: .zero)
+                runtime.stop(event.id, gracePeriod: stopGracePeriod)
             } else if !track.isInit {
                 startProbes(track)
             }
             track.refreshFlags()
         case .failedToStart(let failure):
             track.running = false
+            track.launching = false
             let now = clock.now()
             finished(track, state: .terminated(exitCode: 128, signal: 0, reason: failure.reason, message: failure.message,
                                                startedAt: now, finishedAt: now),
@@ -93,11 +101,14 @@ final class PodWorker {
             let startedAt: Int64
             if case .running(let at) = track.status.state { startedAt = at } else { startedAt = exited.finishedAt }
             let code = exited.status.exitCode
+            // A container killed for a failed probe has failed, whatever its exit code
+            // (kubelet: it restarts under OnFailure too).
+            let killedByProbe = track.killReason != nil
             let message = track.killReason ?? ""
             track.killReason = nil
             finished(track, state: .terminated(exitCode: code, signal: signal, reason: exited.reason, message: message,
                                                startedAt: startedAt, finishedAt: exited.finishedAt),
-                     succeeded: code == 0, ranFor: exited.ranFor)
+                     succeeded: code == 0 && !killedByProbe, ranFor: exited.ranFor)
         }
         if terminating { finishStopIfIdle() }
         publish()
@@ -114,12 +125,14 @@ final class PodWorker {
         do {
             let launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
             track.status.state = .waiting(reason: "ContainerCreating", message: "")
+            track.launching = true
             runtime.start(launch)
         } catch {
             // Like the kubelet: the container waits with CreateContainerConfigError and is
             // retried with back-off (a ConfigMap or Secret may arrive later).
             track.status.state = .waiting(reason: "CreateContainerConfigError", message: error.message)
-            scheduleRestart(track, delay: track.backOff.delay(afterRunningFor: .zero), reason: nil)
+            // Not a restart: the container was never created (kubelet counts none).
+            scheduleRestart(track, delay: track.backOff.delay(afterRunningFor: .zero), reason: nil, countsAsRestart: false)
         }
     }
 
@@ -152,7 +165,7 @@ final class PodWorker {
         track.refreshFlags()
     }
 
-    private func scheduleRestart(_ track: ContainerTrack, delay: Duration, reason: String?) {
+    private func scheduleRestart(_ track: ContainerTrack, delay: Duration, reason: String?, countsAsRestart: Bool = true) {
         if let reason {
             let seconds = delay.nanoseconds / 1_000_000_000
             track.status.state = .waiting(reason: reason, message: "back-off \(PodWorker.durationText(seconds)) restarting failed container=\(track.id) pod=\(pod.metadata.name)_\(pod.metadata.namespace)(\(uid))")
@@ -161,7 +174,7 @@ final class PodWorker {
         track.restartTimer = loop.schedule(after: delay) {
             track.restartTimer = nil
             if self.terminating { return }
-            track.status.restartCount += 1
+            if countsAsRestart { track.status.restartCount += 1 }
             self.launch(track)
             self.publish()
         }
@@ -192,7 +205,8 @@ final class PodWorker {
 
     private func startProbe(_ kind: ProbeKind, _ probe: Probe, _ track: ContainerTrack) {
         let id = ContainerID(podUID: uid, name: track.id)
-        let worker = probeFactory.worker(kind: kind, probe: probe, container: track.spec, id: id) { report in
+        let worker = probeFactory.worker(kind: kind, probe: probe, container: track.spec, id: id,
+                                         containerStartedAt: track.startedAt) { report in
             self.probeReported(track, report)
         }
         track.probes.append(worker)
@@ -232,11 +246,12 @@ final class PodWorker {
     }
 
     private func finishStopIfIdle() {
-        guard terminating, let completion = onStopped else { return }
-        for track in allTracks where track.running { return }
-        onStopped = nil
+        guard terminating, !onStopped.isEmpty else { return }
+        for track in allTracks where track.busy { return }
+        let completions = onStopped
+        onStopped = []
         // Reported from the loop, never from inside stop().
-        loop.schedule(after: .zero) { completion() }
+        loop.schedule(after: .zero) { for completion in completions { completion() } }
     }
 
     func publish() {

@@ -17,12 +17,17 @@ public struct ProbeFactory {
         self.makeExecRunner = makeExecRunner
     }
 
-    func worker(kind: ProbeKind, probe: Probe, container: Container, id: ContainerID,
+    /// Delays count from `containerStartedAt`, as the kubelet's do, also for liveness and
+    /// readiness probes that only start once the startup probe has passed.
+    func worker(kind: ProbeKind, probe: Probe, container: Container, id: ContainerID, containerStartedAt: Instant,
                 report: @escaping (ProbeReport) -> Void) -> ProbeWorker {
-        let policy = ProbePolicy(initialDelaySeconds: Int(probe.initialDelaySeconds), periodSeconds: Int(probe.periodSeconds),
-                                 timeoutSeconds: Int(probe.timeoutSeconds), successThreshold: Int(probe.successThreshold),
-                                 failureThreshold: Int(probe.failureThreshold))
-        let schedule = ProbeSchedule(kind: kind, policy: policy, containerStartedAt: loop.now)
+        // Int(clamping:): manifest numbers are Int64, and Int is 32 bits on armv7.
+        let policy = ProbePolicy(initialDelaySeconds: Int(clamping: probe.initialDelaySeconds),
+                                 periodSeconds: Int(clamping: probe.periodSeconds),
+                                 timeoutSeconds: Int(clamping: probe.timeoutSeconds),
+                                 successThreshold: Int(clamping: probe.successThreshold),
+                                 failureThreshold: Int(clamping: probe.failureThreshold))
+        let schedule = ProbeSchedule(kind: kind, policy: policy, containerStartedAt: containerStartedAt)
         return ProbeWorker(schedule: schedule, runner: runner(probe.action, container: container, id: id), loop: loop, report: report)
     }
 

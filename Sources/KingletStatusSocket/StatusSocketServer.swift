@@ -16,9 +16,14 @@ public final class StatusSocketServer {
     private let path: String
     private let respond: Responder
     private var connections: [Int32: StatusConnection] = [:]
+    private var isShutDown = false
 
     /// Requests longer than this are refused: the protocol has short command lines only.
     static let requestLimit = 1024
+    /// Clients served at once; more are closed at once. Each costs a descriptor.
+    static let connectionLimit = 16
+    /// A client that neither sends its request nor reads the answer for this long is dropped.
+    static let idleTimeout = Duration.seconds(5)
 
     public init(path: String, loop: any EventLoop, respond: @escaping Responder) throws(StatusSocketError) {
         let fd = kinglet_unix_listen(path, 0o660)
@@ -37,7 +42,8 @@ public final class StatusSocketServer {
 
     /// Stops listening, drops open connections and removes the socket file.
     public func shutdown() {
-        for fd in connections.keys { finish(fd) }
+        isShutDown = true
+        for fd in Array(connections.keys) { finish(fd) }
         loop.unwatch(listener)
         close(listener)
         unlink(path)
@@ -48,15 +54,34 @@ public final class StatusSocketServer {
     private func acceptAll() {
         while true {
             let fd = kinglet_unix_accept(listener)
-            if fd < 0 { return } // EAGAIN: accepted everything pending
+            if fd < 0 {
+                let error = kinglet_errno()
+                // Out of descriptors: the listener stays readable, so stop watching it for
+                // a while instead of spinning; the containers need descriptors too.
+                if error == EMFILE || error == ENFILE { pauseAccepting() }
+                return // EAGAIN: accepted everything pending
+            }
+            if connections.count >= StatusSocketServer.connectionLimit {
+                close(fd)
+                continue
+            }
             let connection = StatusConnection()
             connections[fd] = connection
             do {
                 try loop.watch(fd, interest: .readable) { readiness in self.service(fd, readiness) }
+                connection.deadline = loop.schedule(after: StatusSocketServer.idleTimeout) { self.finish(fd) }
             } catch {
                 connections[fd] = nil
                 close(fd)
             }
+        }
+    }
+
+    private func pauseAccepting() {
+        loop.unwatch(listener)
+        loop.schedule(after: .seconds(1)) {
+            if self.isShutDown { return }
+            try? self.loop.watch(self.listener, interest: .readable) { _ in self.acceptAll() }
         }
     }
 
@@ -75,7 +100,8 @@ public final class StatusSocketServer {
     }
 
     private func finish(_ fd: Int32) {
-        connections[fd] = nil
+        guard let connection = connections.removeValue(forKey: fd) else { return }
+        if let deadline = connection.deadline { loop.cancel(deadline) }
         loop.unwatch(fd)
         close(fd)
     }
@@ -91,6 +117,8 @@ final class StatusConnection {
 
     private var request: [UInt8] = []
     var response: [UInt8]? = nil
+    /// The idle timeout's timer.
+    var deadline: TimerHandle? = nil
     private var sent = 0
 
     func readRequest(_ fd: Int32) -> ReadResult {

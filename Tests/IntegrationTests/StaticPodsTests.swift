@@ -155,11 +155,20 @@ import Testing
         kill(agent.process.processIdentifier, SIGHUP)
         #expect(client.waitFor(within: 30) { PodJSON.ready($0["b-it"], "c") && PodJSON.ready($0["a-it"], "c") } != nil)
 
+        // A manifest removed from the folder: its pod stops, and its logs go with it.
+        let logFolders = { (try? FileManager.default.contentsOfDirectory(atPath: board.logs)) ?? [] }
+        #expect(logFolders().contains { $0.hasPrefix("default_a-it_") })
+        try FileManager.default.removeItem(atPath: board.manifests + "/a.yaml")
+        kill(agent.process.processIdentifier, SIGHUP)
+        #expect(client.waitFor(within: 30) { $0["a-it"] == nil && PodJSON.ready($0["b-it"], "c") } != nil)
+        #expect(!logFolders().contains { $0.hasPrefix("default_a-it_") })
+
         kill(agent.process.processIdentifier, SIGTERM)
         let result = try #require(agent.finish(within: 30))
         #expect(result.status == 0)
         #expect(result.error.contains("reload failed, keeping the running state: \(board.configPath):"))
         #expect(result.error.contains("unknown field 'bogus'"))
         #expect(result.error.contains("reloaded: 2 static pod(s)"))
+        #expect(result.error.contains("pod default/a-it removed"))
     }
 }

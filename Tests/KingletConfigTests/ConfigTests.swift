@@ -34,7 +34,8 @@ import Testing
         #expect(problem("paths:\n  cacheFlie: x\n")
             == "/etc/kinglet/kinglet.yaml:2:3: paths.cacheFlie: unknown field 'cacheFlie' (expected one of: cacheFile, staticPods, logs, apps, socket)")
         #expect(problem("node: {name: Bad_Name}") == "/etc/kinglet/kinglet.yaml:1:14: node.name: 'Bad_Name' is not a valid name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit")
-        #expect(problem("runtime: {logMaxFiles: 0}") == "/etc/kinglet/kinglet.yaml:1:24: runtime.logMaxFiles: must be 1 or more")
+        #expect(problem("runtime: {logMaxFiles: 0}") == "/etc/kinglet/kinglet.yaml:1:24: runtime.logMaxFiles: must be between 1 and 100")
+        #expect(problem("runtime: {logMaxFiles: 1000000000}") == "/etc/kinglet/kinglet.yaml:1:24: runtime.logMaxFiles: must be between 1 and 100")
         #expect(problem("cloud: {caFile: a}") == "/etc/kinglet/kinglet.yaml:1:8: cloud.broker: required field is missing")
         #expect(problem("- a\n- b\n") == "/etc/kinglet/kinglet.yaml:1:1: expected an object, found a list")
     }

@@ -20,3 +20,18 @@ import Testing
         #expect(Instant(nanoseconds: 5_000_000).since(Instant(nanoseconds: 1_000_000)).milliseconds == 4)
     }
 }
+
+@Suite struct SaturatingTimeTests {
+    @Test func hugeDurationsSaturateInsteadOfTrapping() {
+        #expect(Duration.seconds(10_000_000_000).nanoseconds == Int64.max)
+        #expect(Duration.seconds(-10_000_000_000).nanoseconds == Int64.min)
+        #expect((Duration.seconds(9_000_000_000) * 4).nanoseconds == Int64.max)
+        #expect((Duration(nanoseconds: Int64.max) + .seconds(1)).nanoseconds == Int64.max)
+    }
+
+    @Test func deadlinePastTheEndOfTimeMeansNever() {
+        let now = Instant(nanoseconds: 1_000)
+        #expect(now.advanced(by: .seconds(10_000_000_000)) == Instant(nanoseconds: Int64.max))
+        #expect(now.advanced(by: .seconds(10_000_000_000)) > now)
+    }
+}

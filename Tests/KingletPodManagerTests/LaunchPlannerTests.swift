@@ -61,3 +61,15 @@ import Testing
         #expect(throws: LaunchError.self) { try LaunchPlanner.plan(pod: pod(unknown), container: unknown, context: context) }
     }
 }
+
+@Suite struct EnvironmentOrderTests {
+    @Test func aNameGivenTwiceKeepsItsLastValue() throws {
+        let context = LaunchContext(nodeName: "n", appsFolder: "/apps", logsFolder: "/logs")
+        let container = Container(name: "c", image: "/bin/true",
+                                  env: [EnvVar(name: "A", source: .value("first")), EnvVar(name: "B", source: .value("$(A)")),
+                                        EnvVar(name: "A", source: .value("second"))])
+        let pod = Pod(metadata: ObjectMeta(name: "p", uid: "u"), spec: PodSpec(containers: [container]))
+        let launch = try LaunchPlanner.plan(pod: pod, container: container, context: context)
+        #expect(launch.environment == [EnvironmentVariable(name: "A", value: "second"), EnvironmentVariable(name: "B", value: "first")])
+    }
+}

@@ -165,6 +165,9 @@ import Testing
         #expect(h.runtime.launches.isEmpty)
         #expect(h.container("web", "app")?.state == .waiting(reason: "CreateContainerConfigError",
                                                             message: "secret \"creds\" key \"token\" not found (env TOKEN)"))
+        h.loop.advance(by: .seconds(35))
+        #expect(h.runtime.launches.isEmpty)
+        #expect(h.container("web", "app")?.restartCount == 0, "a container never created has not restarted")
     }
 
     @Test func startFailureIsRecordedAndRetriedWithBackOff() {
@@ -181,5 +184,101 @@ import Testing
         }
         h.loop.advance(by: .seconds(10))
         #expect(h.runtime.launches.count == 2)
+    }
+}
+
+/// Behaviours pinned after review: races between stops and starts, overlapping stops,
+/// probe kills, and numbers from manifests that must not trap.
+@Suite struct PodManagerEdgeTests {
+    @Test func removalWaitsForAStartStillInFlightThenStopsItWithTheGracePeriod() {
+        let h = PodManagerHarness()
+        h.runtime.autoStart = false
+        h.manager.apply([DesiredPod(pod: makePod("web", containers: ["app"]), specHash: 1)])
+        h.settle()
+        h.manager.apply([])
+        h.settle()
+        #expect(h.removed.isEmpty, "the container is still starting: the pod is not gone yet")
+        h.runtime.started(ContainerID(podUID: "uid-web", name: "app"))
+        h.settle()
+        h.settle()
+        #expect(h.runtime.log == ["start app", "stop app grace=5s", "exit app 143"])
+        #expect(h.removed == ["web"])
+    }
+
+    @Test func replacementStartsOnlyAfterTheOldStartWasStopped() {
+        let h = PodManagerHarness()
+        h.runtime.autoStart = false
+        h.manager.apply([DesiredPod(pod: makePod("web", containers: ["app"]), specHash: 1)])
+        h.settle()
+        h.manager.apply([DesiredPod(pod: makePod("web", containers: ["app"]), specHash: 2)])
+        h.settle()
+        #expect(h.runtime.log == ["start app"])
+        h.runtime.started(ContainerID(podUID: "uid-web", name: "app"))
+        h.settle()
+        h.settle()
+        #expect(h.runtime.log == ["start app", "stop app grace=5s", "exit app 143", "start app"])
+    }
+
+    @Test func shutdownDuringARemovalCompletesBoth() {
+        let h = PodManagerHarness()
+        h.runtime.stopExit = .exited(code: 0)
+        h.manager.apply([DesiredPod(pod: makePod("web", containers: ["app"]), specHash: 1)])
+        h.settle()
+        h.manager.apply([])
+        var stopped = false
+        h.manager.stopAll(limit: .seconds(30)) { stopped = true }
+        h.settle()
+        h.settle()
+        #expect(stopped)
+        #expect(h.removed == ["web"])
+        #expect(h.manager.pods.isEmpty)
+    }
+
+    @Test func noPodStartsOnceTheNodeIsShuttingDown() {
+        let h = PodManagerHarness()
+        h.manager.stopAll(limit: .seconds(30)) {}
+        h.manager.apply([DesiredPod(pod: makePod("late", containers: ["app"]), specHash: 1)])
+        h.settle()
+        #expect(h.runtime.launches.isEmpty)
+    }
+
+    @Test func livenessKillRestartsUnderOnFailureEvenWhenTheContainerExitsZero() {
+        let h = PodManagerHarness()
+        h.runtime.stopExit = .exited(code: 0)
+        let pod = makePod("web", containers: ["app"], policy: .onFailure) { spec in
+            spec.containers[0].livenessProbe = Probe(action: .exec(command: ["check"]), periodSeconds: 1, failureThreshold: 1)
+        }
+        h.manager.apply([DesiredPod(pod: pod, specHash: 1)])
+        h.settle()
+        h.probe.result = ProbeOutcome(result: .failure, message: "dead")
+        for _ in 0..<30 where h.runtime.launches.count < 2 { h.loop.advance(by: .seconds(1)) }
+        #expect(h.runtime.launches.count == 2)
+        #expect(h.status("web").phase == .running)
+    }
+
+    @Test func stoppingPodIsNotReadyDuringItsGracePeriod() {
+        let h = PodManagerHarness()
+        h.runtime.autoStart = true
+        let pod = makePod("web", containers: ["app"]) { spec in
+            spec.containers[0].readinessProbe = Probe(action: .exec(command: ["ready"]), periodSeconds: 1)
+        }
+        h.manager.apply([DesiredPod(pod: pod, specHash: 1)])
+        h.settle()
+        h.loop.advance(by: .seconds(2))
+        #expect(h.container("web", "app")?.ready == true)
+        h.manager.apply([])
+        // Published at once, before the container has exited.
+        #expect(h.container("web", "app")?.ready == false)
+        #expect(h.status("web").conditions.first { $0.type == "Ready" }?.isTrue == false)
+    }
+
+    @Test func hugeGracePeriodFromAManifestDoesNotTrap() {
+        let h = PodManagerHarness()
+        let pod = makePod("web", containers: ["app"]) { spec in spec.terminationGracePeriodSeconds = 10_000_000_000 }
+        h.manager.apply([DesiredPod(pod: pod, specHash: 1)])
+        h.settle()
+        h.manager.apply([])
+        h.settle()
+        #expect(h.runtime.log.contains { $0.hasPrefix("stop app grace=") })
     }
 }

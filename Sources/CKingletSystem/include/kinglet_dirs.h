@@ -16,4 +16,8 @@ void kinglet_free(void *pointer);
 /// mkdir -p with `mode` for the folders it creates. Returns 0 or -1 with errno.
 int kinglet_make_folders(const char *path, unsigned int mode);
 
+/// rm -rf: removes `path` and everything below it, not following symlinks. Returns 0 (also
+/// when `path` does not exist) or -1 with errno.
+int kinglet_remove_tree(const char *path);
+
 #endif
