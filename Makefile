@@ -8,20 +8,25 @@
 ARCHES := aarch64 armv7 x86_64
 ARCH ?= aarch64
 
-.PHONY: all setup build demo test bench cross cross-all clean help
+.PHONY: all setup setup-host build demo test bench cross cross-all clean help
 
 all: build
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
+# Everything: host build, tests, static cross builds, qemu.
 setup:
 	@bash cross/setup
 
-build: setup
+# What the host build and the demo need (no cross toolchains).
+setup-host:
+	@bash cross/setup --host-only
+
+build: setup-host
 	swift build
 
-demo: setup
+demo: setup-host
 	@echo "==> building the agent (host, release)"
 	swift build -c release --product kinglet
 	@bash boards/sim/demo .build/release/kinglet
