@@ -12,6 +12,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
     ],
     targets: [
         // C shims: the agent sees C only through these.
@@ -37,9 +41,13 @@ let package = Package(
         .target(name: "KingletPodManager", dependencies: [
             "KingletCore", "KingletPod", "KingletRuntime", "KingletProbes", "CKingletSystem",
         ]),
+        // The cloud link: libmosquitto on the agent's loop, the topic contract of docs/protocol.md.
+        .target(name: "KingletLink", dependencies: [
+            "KingletCore", "KingletDocument", "KingletPod", "CMosquitto", "CKingletSystem",
+        ]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
-            "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket",
+            "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
             "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
         ]),
         // Entry.swift declares its entry point (@main on the host, the C main in Embedded
@@ -56,13 +64,42 @@ let package = Package(
         // Times cache commits for `make bench` (host only).
         .executableTarget(name: "cache-bench", dependencies: ["KingletCache"], path: "bench/CacheBench"),
 
-        // Full Swift programs.
+        // Full Swift: the relay's Kubernetes client, the relay, and its program.
+        .target(name: "KingletKube", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "KingletRelay", dependencies: [
+            "KingletKube", "CMosquitto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "kinglet-relay", dependencies: [
+            "KingletRelay", "KingletKube",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "kinglet-sim", dependencies: [
+            "KingletLink", "KingletEpoll", "KingletCore", "KingletDocument", "KingletPod",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Test support, not product: the etcd-backed stand-in for kube-apiserver, and the
+        // launchers of the real peers (etcd, mosquitto, our binaries).
+        .target(name: "KingletTestAPI", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "kinglet-testapi", dependencies: [
+            "KingletTestAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "KingletTestPeers"),
 
         .testTarget(name: "KingletCoreTests", dependencies: ["KingletCore"]),
         .testTarget(name: "KingletLoopTestingTests", dependencies: ["KingletLoopTesting", "KingletCore"]),
@@ -82,6 +119,16 @@ let package = Package(
         .testTarget(name: "KingletRuntimeTests", dependencies: [
             "KingletRuntime", "KingletCore", "KingletEpoll", "KingletLoopTesting", "CKingletSystem",
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["kinglet"]),
+        .testTarget(name: "KingletLinkTests", dependencies: [
+            "KingletLink", "KingletCore", "KingletEpoll", "KingletLoopTesting", "KingletDocument", "KingletPod", "KingletTestPeers",
+        ]),
+        .testTarget(name: "KingletKubeTests", dependencies: ["KingletKube", "KingletTestPeers", "kinglet-testapi"]),
+        .testTarget(name: "KingletRelayTests", dependencies: [
+            "KingletRelay", "KingletKube", "KingletTestPeers", "kinglet-relay", "kinglet-testapi",
+        ]),
+        .testTarget(name: "KingletTestAPITests", dependencies: ["KingletTestAPI", "KingletTestPeers", "kinglet-testapi"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "kinglet", "kinglet-relay", "kinglet-testapi", "kinglet-sim", "KingletTestPeers",
+        ]),
     ]
 )

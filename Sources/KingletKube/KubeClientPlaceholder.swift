@@ -1,0 +1,2 @@
+/// KingletKube: the relay's Kubernetes client on AsyncHTTPClient. Placeholder.
+public enum KubeClientPlaceholder {}

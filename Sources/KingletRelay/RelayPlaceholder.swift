@@ -1,0 +1,2 @@
+/// KingletRelay: the relay controller. Placeholder.
+public enum RelayPlaceholder {}

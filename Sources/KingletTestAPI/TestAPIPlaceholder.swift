@@ -1,0 +1,2 @@
+/// KingletTestAPI: an etcd-backed stand-in for kube-apiserver (test support). Placeholder.
+public enum TestAPIPlaceholder {}

@@ -1,0 +1,1 @@
+print("kinglet-testapi: not built yet")
