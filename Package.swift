@@ -27,15 +27,15 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // The agent, in the Embedded Swift subset (cross/build lists the same targets).
-        .target(name: "KingletCore"),
+        .target(name: "KingletCore", dependencies: ["CKingletSystem"]),
         .target(name: "KingletEpoll", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletDocument", dependencies: ["CYAML", "CKingletSystem"]),
         .target(name: "KingletPod", dependencies: ["KingletDocument", "KingletCore"],
                 linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "KingletConfig", dependencies: ["KingletDocument", "KingletPod", "CKingletSystem"]),
-        .target(name: "KingletNode", dependencies: ["CKingletSystem"]),
+        .target(name: "KingletConfig", dependencies: ["KingletCore", "KingletDocument", "KingletPod", "CKingletSystem"]),
+        .target(name: "KingletNode", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletStatusSocket", dependencies: ["KingletCore", "CKingletSystem"]),
-        .target(name: "KingletCache", dependencies: ["CKingletSystem"]),
+        .target(name: "KingletCache", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletRuntime", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletProbes", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletPodManager", dependencies: [
@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "KingletLoopTesting", dependencies: ["KingletCore"]),
 
         // Commits cache records until killed, for the crash-injection tests (host only).
-        .executableTarget(name: "cache-torture-writer", dependencies: ["KingletCache"], path: "Tests/CacheTortureWriter"),
+        .executableTarget(name: "cache-torture-writer", dependencies: ["KingletCache", "KingletLoopTesting"], path: "Tests/CacheTortureWriter"),
 
         // Times cache commits for `make bench` (host only).
         .executableTarget(name: "cache-bench", dependencies: ["KingletCache"], path: "bench/CacheBench"),
@@ -101,11 +101,11 @@ let package = Package(
         ]),
         .target(name: "KingletTestPeers"),
 
-        .testTarget(name: "KingletCoreTests", dependencies: ["KingletCore"]),
+        .testTarget(name: "KingletCoreTests", dependencies: ["KingletCore", "KingletLoopTesting"]),
         .testTarget(name: "KingletLoopTestingTests", dependencies: ["KingletLoopTesting", "KingletCore"]),
         .testTarget(name: "KingletEpollTests", dependencies: ["KingletEpoll", "KingletCore", "CKingletSystem"]),
         .testTarget(name: "KingletAgentTests", dependencies: ["KingletAgent"]),
-        .testTarget(name: "KingletDocumentTests", dependencies: ["KingletDocument"]),
+        .testTarget(name: "KingletDocumentTests", dependencies: ["KingletDocument", "KingletLoopTesting"]),
         .testTarget(name: "KingletPodTests", dependencies: ["KingletPod", "KingletDocument"]),
         .testTarget(name: "KingletConfigTests", dependencies: ["KingletConfig", "KingletDocument"]),
         .testTarget(name: "KingletNodeTests", dependencies: ["KingletNode"]),
@@ -114,7 +114,7 @@ let package = Package(
             "KingletLoopTesting", "KingletDocument",
         ]),
         .testTarget(name: "KingletStatusSocketTests", dependencies: ["KingletStatusSocket", "KingletEpoll", "KingletCore"]),
-        .testTarget(name: "KingletCacheTests", dependencies: ["KingletCache", "CKingletSystem", "cache-torture-writer"]),
+        .testTarget(name: "KingletCacheTests", dependencies: ["KingletCache", "CKingletSystem", "cache-torture-writer", "KingletLoopTesting"]),
         .testTarget(name: "KingletProbesTests", dependencies: ["KingletProbes", "KingletCore", "KingletEpoll", "KingletLoopTesting", "CKingletSystem"]),
         .testTarget(name: "KingletRuntimeTests", dependencies: [
             "KingletRuntime", "KingletCore", "KingletEpoll", "KingletLoopTesting", "CKingletSystem",
@@ -126,6 +126,7 @@ let package = Package(
         .testTarget(name: "KingletRelayTests", dependencies: [
             "KingletRelay", "KingletKube", "KingletTestPeers", "kinglet-relay", "kinglet-testapi",
         ]),
+        .testTarget(name: "KingletTestPeersTests", dependencies: ["KingletTestPeers"]),
         .testTarget(name: "KingletTestAPITests", dependencies: ["KingletTestAPI", "KingletTestPeers", "kinglet-testapi"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "kinglet", "kinglet-relay", "kinglet-testapi", "kinglet-sim", "KingletTestPeers",

@@ -1,4 +1,5 @@
 import CKingletSystem
+import KingletCore
 import KingletDocument
 
 /// Whole files and folder listings, for the config and static pod manifests.
@@ -7,21 +8,14 @@ enum LocalFiles {
     static let sizeLimit = 1 << 20
 
     static func read(_ path: String) throws(DocumentError) -> [UInt8] {
-        let fd = kinglet_open(path, O_RDONLY, 0)
-        if fd < 0 { throw DocumentError(file: path, message: "cannot read: \(reason())") }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { CKingletSystem.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if kinglet_errno() == EINTR { continue }
-                throw DocumentError(file: path, message: "cannot read: \(reason())")
-            }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > sizeLimit { throw DocumentError(file: path, message: "larger than 1 MiB") }
+        let bytes: [UInt8]
+        do {
+            bytes = try WholeFile.read(path, limit: sizeLimit + 1)
+        } catch {
+            throw DocumentError(file: path, message: "cannot read: \(error.reason)")
         }
+        if bytes.count > sizeLimit { throw DocumentError(file: path, message: "larger than 1 MiB") }
+        return bytes
     }
 
     /// Regular files in `folder`, sorted by name; nil when the folder does not exist.

@@ -5,15 +5,17 @@
 /// hashed wheel would only pay off with thousands. Timers with equal deadlines fire in the
 /// order they were scheduled.
 public struct TimerQueue {
-    private struct Entry {
+    private struct Entry: Comparable {
         let deadline: Instant
         let id: UInt64
-        func firesBefore(_ other: Entry) -> Bool {
-            deadline != other.deadline ? deadline < other.deadline : id < other.id
+
+        /// Fires before: earlier deadline, then earlier scheduling.
+        static func < (lhs: Entry, rhs: Entry) -> Bool {
+            lhs.deadline != rhs.deadline ? lhs.deadline < rhs.deadline : lhs.id < rhs.id
         }
     }
 
-    private var heap: [Entry] = []
+    private var heap = MinHeap<Entry>()
     private var callbacks: [UInt64: () -> Void] = [:]
     private var nextID: UInt64 = 1
 
@@ -33,8 +35,7 @@ public struct TimerQueue {
         let id = nextID
         nextID += 1
         callbacks[id] = callback
-        heap.append(Entry(deadline: deadline, id: id))
-        siftUp(heap.count - 1)
+        heap.insert(Entry(deadline: deadline, id: id))
         return TimerHandle(id: id)
     }
 
@@ -51,7 +52,7 @@ public struct TimerQueue {
         while true {
             dropCancelledHead()
             guard let head = heap.first, head.deadline <= now else { return }
-            removeHead()
+            _ = heap.popFirst()
             due.append(TimerHandle(id: head.id))
         }
     }
@@ -62,36 +63,6 @@ public struct TimerQueue {
     }
 
     private mutating func dropCancelledHead() {
-        while let head = heap.first, callbacks[head.id] == nil { removeHead() }
-    }
-
-    private mutating func removeHead() {
-        let last = heap.removeLast()
-        guard !heap.isEmpty else { return }
-        heap[0] = last
-        siftDown(0)
-    }
-
-    private mutating func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].firesBefore(heap[parent]) else { return }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { return }
-            var first = left
-            if left + 1 < heap.count && heap[left + 1].firesBefore(heap[left]) { first = left + 1 }
-            guard heap[first].firesBefore(heap[parent]) else { return }
-            heap.swapAt(first, parent)
-            parent = first
-        }
+        while let head = heap.first, callbacks[head.id] == nil { _ = heap.popFirst() }
     }
 }

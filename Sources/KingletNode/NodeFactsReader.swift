@@ -1,4 +1,5 @@
 import CKingletSystem
+import KingletCore
 
 /// Reads the node's facts from this machine.
 public struct NodeFactsReader {
@@ -6,6 +7,8 @@ public struct NodeFactsReader {
     public var stateFolder: String
     public var podCapacity: Int64
     public var agentVersion: String
+    /// Kernel and /etc text files are small; more than this is not one of them.
+    private let smallFileLimit = 64 * 1024
 
     public init(stateFolder: String, podCapacity: Int64, agentVersion: String) {
         self.stateFolder = stateFolder
@@ -15,9 +18,9 @@ public struct NodeFactsReader {
 
     public func readings() -> NodeReadings {
         var readings = NodeReadings()
-        readings.parseMeminfo(SmallFile.read("/proc/meminfo") ?? "")
-        readings.parseLoadavg(SmallFile.read("/proc/loadavg") ?? "")
-        readings.parsePidMax(SmallFile.read("/proc/sys/kernel/pid_max") ?? "")
+        readings.parseMeminfo(WholeFile.text("/proc/meminfo", limit: smallFileLimit) ?? "")
+        readings.parseLoadavg(WholeFile.text("/proc/loadavg", limit: smallFileLimit) ?? "")
+        readings.parsePidMax(WholeFile.text("/proc/sys/kernel/pid_max", limit: smallFileLimit) ?? "")
         readings.onlineCPUs = kinglet_online_cpus()
         var total: Int64 = 0
         var available: Int64 = 0
@@ -40,11 +43,11 @@ public struct NodeFactsReader {
         var names = utsname()
         let kernel = uname(&names) == 0 ? withUnsafeBytes(of: &names.release) { cString($0) } : ""
         return NodeInfo(
-            machineID: trimmed(SmallFile.read("/etc/machine-id") ?? ""),
-            systemUUID: trimmed(SmallFile.read("/sys/class/dmi/id/product_uuid") ?? ""),
-            bootID: trimmed(SmallFile.read("/proc/sys/kernel/random/boot_id") ?? ""),
+            machineID: trimmed(WholeFile.text("/etc/machine-id", limit: smallFileLimit) ?? ""),
+            systemUUID: trimmed(WholeFile.text("/sys/class/dmi/id/product_uuid", limit: smallFileLimit) ?? ""),
+            bootID: trimmed(WholeFile.text("/proc/sys/kernel/random/boot_id", limit: smallFileLimit) ?? ""),
             kernelVersion: kernel,
-            osImage: osImage(fromOSRelease: SmallFile.read("/etc/os-release") ?? ""),
+            osImage: osImage(fromOSRelease: WholeFile.text("/etc/os-release", limit: smallFileLimit) ?? ""),
             containerRuntimeVersion: "exec://\(agentVersion)",
             kubeletVersion: "kinglet-\(agentVersion)",
             operatingSystem: "linux",
@@ -67,24 +70,5 @@ public struct NodeFactsReader {
     private func cString(_ bytes: UnsafeRawBufferPointer) -> String {
         let end = bytes.firstIndex(of: 0) ?? bytes.count
         return String(decoding: bytes[0..<end], as: UTF8.self)
-    }
-}
-
-/// Whole small files (kernel and /etc text files), read in one go.
-public enum SmallFile {
-    /// The file's text, or nil when it cannot be read. At most `limit` bytes.
-    public static func read(_ path: String, limit: Int = 64 * 1024) -> String? {
-        let fd = kinglet_open(path, O_RDONLY, 0)
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < limit {
-            let count = chunk.withUnsafeMutableBytes { CKingletSystem.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && kinglet_errno() == EINTR { continue }
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

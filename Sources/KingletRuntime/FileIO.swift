@@ -1,32 +1,21 @@
 import CKingletSystem
+import KingletCore
 
-/// Whole-file reads and small writes, for cgroup files and log files. Regular files and
-/// cgroupfs never block for long, so these run on the loop directly.
+/// Whole-file reads (WholeFile, with the runtime's errors) and small writes, for cgroup
+/// files and log files. Regular files and cgroupfs never block for long, so these run on
+/// the loop directly.
 enum FileIO {
     /// The file's bytes, at most `limit` of them.
     static func read(_ path: String, limit: Int = 64 * 1024 * 1024) throws(SystemError) -> [UInt8] {
-        let fd = kinglet_open(path, O_RDONLY, 0)
-        if fd < 0 { throw SystemError.last("open", path: path) }
-        defer { _ = close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while bytes.count < limit {
-            let count = chunk.withUnsafeMutableBytes { CKingletSystem.read(fd, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if kinglet_errno() == EINTR { continue }
-                throw SystemError.last("read", path: path)
-            }
-            bytes.append(contentsOf: chunk[0..<count])
+        do {
+            return try WholeFile.read(path, limit: limit)
+        } catch {
+            throw SystemError(call: error.call, path: path, errno: error.errno)
         }
-        return bytes
     }
 
     /// The file's text, or nil when it cannot be read.
-    static func text(_ path: String) -> String? {
-        guard let bytes = try? read(path) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    static func text(_ path: String) -> String? { WholeFile.text(path, limit: 64 * 1024 * 1024) }
 
     /// Writes `text` to an existing file in one write(2), as cgroup files require.
     static func write(_ text: String, to path: String) throws(SystemError) {

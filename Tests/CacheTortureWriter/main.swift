@@ -10,6 +10,7 @@
 // <max-ops> operations (0: no limit), so it never outlives the test.
 import Glibc
 import KingletCache
+import KingletLoopTesting
 
 func emit(_ line: String) {
     var text = line + "\n"

@@ -1,7 +1,8 @@
+import cache_torture_writer
 import Foundation
 import KingletCache
+import KingletLoopTesting
 import Testing
-import cache_torture_writer
 
 @Suite struct CorruptionTests {
     let geometry = CacheGeometry(slotCount: 8, slotSize: 1024)

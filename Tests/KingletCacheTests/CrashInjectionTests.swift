@@ -1,7 +1,8 @@
+import cache_torture_writer
 import Foundation
 import KingletCache
+import KingletLoopTesting
 import Testing
-import cache_torture_writer
 
 /// kill -9 at random instants while another process commits: every reopen must show each
 /// record intact, in a state the writer produced, and no older than it acknowledged.

@@ -1,6 +1,7 @@
-import KingletCache
-import Testing
 import cache_torture_writer
+import KingletCache
+import KingletLoopTesting
+import Testing
 
 /// Random operations against a dictionary model, reopening the file now and then: slot reuse,
 /// tombstones and the free-slot order must never bring back a deleted or older record.

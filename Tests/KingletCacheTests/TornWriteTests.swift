@@ -1,7 +1,8 @@
+import cache_torture_writer
 import Foundation
 import KingletCache
+import KingletLoopTesting
 import Testing
-import cache_torture_writer
 
 /// Power loss in the middle of a commit, simulated on file images: the disk may have taken any
 /// part of what the commit wrote. Every such image must open to exactly the old or the new

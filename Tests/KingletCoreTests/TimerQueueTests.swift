@@ -1,4 +1,5 @@
 import KingletCore
+import KingletLoopTesting
 import Testing
 
 @Suite struct TimerQueueTests {
@@ -78,7 +79,7 @@ import Testing
 
     @Test func heapStaysOrderedUnderManyRandomTimers() {
         var queue = TimerQueue()
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         var deadlines: [Int64] = []
         let fired = Box()
         for _ in 0..<2000 {
@@ -88,18 +89,5 @@ import Testing
         }
         _ = drain(&queue, at: at(10_000), fired)
         #expect(fired.labels.map { Int64($0)! } == deadlines.sorted())
-    }
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

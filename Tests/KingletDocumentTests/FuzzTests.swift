@@ -1,4 +1,5 @@
 import KingletDocument
+import KingletLoopTesting
 import Testing
 
 /// Seeded, bounded mutation fuzzing: damaged JSON and YAML must give a tree or a
@@ -35,7 +36,7 @@ import Testing
     ]
 
     @Test func mutatedJSONReadsOrFailsCleanly() {
-        var random = SeededGenerator(seed: 0x4A53_4F4E)
+        var random = SplitMix64(seed: 0x4A53_4F4E)
         let reader = JSONReader()
         var writer = JSONWriter()
         var errors = 0
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func mutatedYAMLReadsOrFailsCleanly() {
-        var random = SeededGenerator(seed: 0x5941_4D4C)
+        var random = SplitMix64(seed: 0x5941_4D4C)
         let reader = YAMLReader(maxNodes: 10_000)
         var writer = JSONWriter()
         var errors = 0
@@ -97,7 +98,7 @@ enum Mutator {
     /// Bytes that matter to the grammars, favoured over uniform noise.
     static let interesting: [UInt8] = Array("{}[]:,\"'\\-?&*!|>#%@`~ \t\n\r0123456789.eE+u<".utf8) + [0x00, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE2, 0xED, 0xF0, 0xF4, 0xFE, 0xFF]
 
-    static func mutate(_ seed: [UInt8], using random: inout SeededGenerator) -> [UInt8] {
+    static func mutate(_ seed: [UInt8], using random: inout SplitMix64) -> [UInt8] {
         var bytes = seed
         for _ in 0..<Int.random(in: 1...4, using: &random) {
             let index = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &random)

@@ -1,16 +1,17 @@
 import KingletDocument
+import KingletLoopTesting
 
 /// Random `Node` trees from a seed: bounded depth and width, strings from an alphabet that
 /// stresses escaping, numbers at their edges.
 struct RandomTrees {
-    var random: SeededGenerator
+    var random: SplitMix64
     /// Only characters libyaml takes raw inside a double-quoted scalar (for trees that
     /// must also read as YAML): no C0/C1 controls, DEL, line separators or noncharacters.
     let yamlSafe: Bool
     let maxDepth: Int
 
     init(seed: UInt64, yamlSafe: Bool = false, maxDepth: Int = 5) {
-        random = SeededGenerator(seed: seed)
+        random = SplitMix64(seed: seed)
         self.yamlSafe = yamlSafe
         self.maxDepth = maxDepth
     }
