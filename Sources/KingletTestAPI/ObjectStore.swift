@@ -93,7 +93,8 @@ public final class ObjectStore: Sendable {
             let page: (revision: Int, values: [EtcdKeyValue], more: Bool)
             do {
                 page = try await mapEtcd { try await etcd.list(prefix: prefix, startKey: startKey, revision: revision, limit: batch) }
-            } catch where error.code == 410 && continueToken != nil {
+            } catch {
+                guard error.code == 410, continueToken != nil else { throw error }
                 throw .expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
             }
             if revision == 0 { revision = page.revision }
@@ -178,6 +179,7 @@ public final class ObjectStore: Sendable {
     }
 
     func prepareCreate(_ resource: ResourceType, _ object: inout JSON) throws(APIError) {
+        defer { ZeroValues.fill(&object, kind: resource.kind) }
         switch resource.kind {
         case "Pod":
             guard let containers = object.at(["spec", "containers"])?.arrayValue, !containers.isEmpty else {
@@ -272,6 +274,7 @@ public final class ObjectStore: Sendable {
             guard resource.hasStatus else { throw .pageNotFound("status") }
             var result = old
             result["status"] = new["status"]
+            ZeroValues.fill(&result, kind: resource.kind)
             return result
         }
         if let subresource { throw .badRequest("unsupported subresource \(subresource)") }
@@ -293,6 +296,7 @@ public final class ObjectStore: Sendable {
         if resource.kind == "Pod" {
             try PodRules.validateSpecUpdate(old: old["spec"] ?? [:], new: result["spec"] ?? [:], name: name, resource: resource)
         }
+        ZeroValues.fill(&result, kind: resource.kind)
         if result["spec"] != old["spec"], let generation = old.at(["metadata", "generation"])?.intValue {
             result.set(["metadata", "generation"], .int(generation + 1))
         }
@@ -352,7 +356,7 @@ public final class ObjectStore: Sendable {
     public func ensureSystemNamespaces() async throws(APIError) {
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             do { _ = try await create(ResourceType.all[0], namespace: nil, object: ["metadata": ["name": .string(name)]]) }
-            catch where error.code == 409 {}
+            catch { if error.code != 409 { throw error } }
         }
     }
 }
