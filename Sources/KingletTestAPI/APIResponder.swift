@@ -177,7 +177,7 @@ public struct APIResponder: HTTPResponder {
             do {
                 items.append(try await store.delete(resource, namespace: item.at(["metadata", "namespace"])?.stringValue, name: name, options: options).object)
             } catch {
-                if (error as? APIError)?.code != 404 { throw error }
+                if error.code != 404 { throw error }
             }
         }
         return Self.json(["kind": .string(resource.kind + "List"), "apiVersion": .string(resource.apiVersion),
