@@ -1,2 +1,0 @@
-/// KingletTestAPI: an etcd-backed stand-in for kube-apiserver (test support). Placeholder.
-public enum TestAPIPlaceholder {}

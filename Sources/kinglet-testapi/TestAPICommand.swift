@@ -1,0 +1,62 @@
+/// kinglet-testapi: the test stand-in for kube-apiserver (etcd-backed), for tests, demos
+/// and benchmarks. Not a product.
+import ArgumentParser
+import Foundation
+import KingletTestAPI
+import Logging
+
+@main
+struct TestAPICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kinglet-testapi",
+        abstract: "A test stand-in for kube-apiserver, backed by a real etcd (test support, not a product).",
+        discussion: """
+        Serves the core v1 namespaces, nodes, pods, configmaps, secrets and events and the
+        coordination.k8s.io/v1 leases over plain HTTP on 127.0.0.1, storing objects in etcd
+        under /registry/<resource>/... as kube-apiserver does. Prints
+        '\(TestAPIServer.readyPrefix)http://127.0.0.1:PORT' once it accepts requests.
+        POST /admin/compact compacts etcd at its current revision (older resourceVersions
+        then get 410 Expired).
+        """)
+
+    @Option(help: "etcd client URL.")
+    var etcd: String = "http://127.0.0.1:2379"
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one and prints it).")
+    var port: Int = 0
+
+    @Option(help: "Require 'Authorization: Bearer TOKEN' on every request but health checks (401 otherwise).")
+    var token: String?
+
+    @Option(name: .customLong("kubeconfig-out"), help: "Write a kubeconfig for this server (with the token) to PATH.")
+    var kubeconfigOut: String?
+
+    @Option(name: .customLong("bookmark-interval"), help: "Seconds between BOOKMARK events on watches that allow them.")
+    var bookmarkInterval: Double = 5
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard bookmarkInterval > 0 else { throw ValidationError("--bookmark-interval must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard etcd.hasPrefix("http://") else { throw ValidationError("--etcd must be an http:// URL") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "kinglet-testapi")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.info("kinglet-testapi: a test stand-in for kube-apiserver (not a product)", metadata: ["etcd": "\(etcd)"])
+        var configuration = TestAPIConfiguration(etcdEndpoint: etcd)
+        configuration.host = host
+        configuration.port = port
+        configuration.token = token
+        configuration.kubeconfigPath = kubeconfigOut
+        configuration.bookmarkInterval = bookmarkInterval
+        try await TestAPIServer.run(configuration, logger: logger)
+    }
+}

@@ -1,1 +1,0 @@
-print("kinglet-testapi: not built yet")
