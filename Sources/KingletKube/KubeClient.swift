@@ -116,6 +116,14 @@ public final class KubeClient: Sendable {
         return ObjectList(items: items, resourceVersion: resourceVersion)
     }
 
+    /// One page of at most `limit` objects (a cheap "is the API there and may I list?").
+    public func listPage(_ resource: Resource, namespace: String? = nil, labelSelector: String? = nil, limit: Int) async throws -> ObjectList {
+        var query: [(String, String)] = [("limit", String(limit))]
+        if let labelSelector { query.append(("labelSelector", labelSelector)) }
+        let page = try await send(.GET, resource.collectionPath(namespace: namespace), query: query)
+        return ObjectList(items: page["items"]?.arrayValue ?? [], resourceVersion: page[path: "metadata", "resourceVersion"]?.stringValue ?? "")
+    }
+
     public func create(_ resource: Resource, namespace: String? = nil, _ object: JSONValue) async throws -> JSONValue {
         try await send(.POST, resource.collectionPath(namespace: namespace), body: object.compactBytes)
     }
