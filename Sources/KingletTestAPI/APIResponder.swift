@@ -176,7 +176,9 @@ public struct APIResponder: HTTPResponder {
             let name = item.at(["metadata", "name"])?.stringValue ?? ""
             do {
                 items.append(try await store.delete(resource, namespace: item.at(["metadata", "namespace"])?.stringValue, name: name, options: options).object)
-            } catch where error.code == 404 {}
+            } catch {
+                if error.code != 404 { throw error }
+            }
         }
         return Self.json(["kind": .string(resource.kind + "List"), "apiVersion": .string(resource.apiVersion),
                           "metadata": ["resourceVersion": .string(String(page.resourceVersion))], "items": .array(items)])
@@ -188,7 +190,8 @@ public struct APIResponder: HTTPResponder {
         let version = query["resourceVersion"] ?? ""
         var initial: [JSON] = []
         let start: Int
-        if version.isEmpty || version == "0" {
+        let sendInitialEvents = query.flag("sendInitialEvents")
+        if version.isEmpty || version == "0" || sendInitialEvents {
             let page = try await store.list(resource, namespace: path.namespace, labels: filter.labels, fields: filter.fields)
             initial = page.items
             start = page.resourceVersion + 1
@@ -196,9 +199,13 @@ public struct APIResponder: HTTPResponder {
             guard let number = Int(version), number > 0 else { throw APIError.badRequest("invalid resourceVersion \"\(version)\"") }
             start = number + 1
         }
+        if sendInitialEvents, !query.flag("allowWatchBookmarks") {
+            throw APIError.invalid(resource, "", field: "allowWatchBookmarks", "Required value: allowWatchBookmarks must be set to true when sendInitialEvents is set")
+        }
         let timeout = Double(try query.integer("timeoutSeconds") ?? 1800)
         let stream = WatchStream(store: store, resource: resource, namespace: path.namespace, filter: filter, startRevision: start,
-                                 initial: initial, bookmarks: query.flag("allowWatchBookmarks"),
+                                 initial: initial, initialEventsEnd: sendInitialEvents, bookmarks: query.flag("allowWatchBookmarks"),
+                                 table: Tables.wantsTable(accept: request.headers[.accept]) ? .some(query["includeObject"]) : .none,
                                  bookmarkInterval: bookmarkInterval, timeout: max(0, timeout))
         let logger = self.logger
         return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache, private"],

@@ -24,6 +24,7 @@ public struct ListPage: Sendable {
 /// are defaulted and deleted gracefully. Independent of HTTP.
 public final class ObjectStore: Sendable {
     public let etcd: EtcdClient
+    let recent = RecentObjects()
 
     public init(etcd: EtcdClient) { self.etcd = etcd }
 
@@ -93,7 +94,8 @@ public final class ObjectStore: Sendable {
             let page: (revision: Int, values: [EtcdKeyValue], more: Bool)
             do {
                 page = try await mapEtcd { try await etcd.list(prefix: prefix, startKey: startKey, revision: revision, limit: batch) }
-            } catch where error.code == 410 && continueToken != nil {
+            } catch {
+                guard error.code == 410, continueToken != nil else { throw error }
                 throw .expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
             }
             if revision == 0 { revision = page.revision }
@@ -168,6 +170,7 @@ public final class ObjectStore: Sendable {
             switch result {
             case .written(let revision):
                 object.set(["metadata", "resourceVersion"], .string(String(revision)))
+                recent.remember(key, revision: revision, object: object)
                 return object
             case .conflict:
                 if explicitName.isEmpty, attempt < 4 { continue }
@@ -178,6 +181,7 @@ public final class ObjectStore: Sendable {
     }
 
     func prepareCreate(_ resource: ResourceType, _ object: inout JSON) throws(APIError) {
+        defer { ZeroValues.fill(&object, kind: resource.kind) }
         switch resource.kind {
         case "Pod":
             guard let containers = object.at(["spec", "containers"])?.arrayValue, !containers.isEmpty else {
@@ -199,15 +203,22 @@ public final class ObjectStore: Sendable {
 
     /// Reads, transforms and writes back with compare-and-swap, retrying on races unless
     /// the caller pinned a resourceVersion. A transform that changes nothing writes nothing.
+    /// When the caller pins a version this server wrote or read last, the object comes from
+    /// memory and the write is one etcd transaction (the Lease renewal path).
     func guaranteedUpdate(_ resource: ResourceType, namespace: String?, name: String, expectedVersion: Int?,
                           _ transform: (JSON) throws(APIError) -> JSON) async throws(APIError) -> JSON
     {
         let key = resource.key(namespace: namespace, name: name)
-        var current = try await mapEtcd { try await etcd.get(key, serializable: true).value }
+        var state: (revision: Int, object: JSON)?
+        if let expectedVersion, let cached = recent.recall(key, revision: expectedVersion) {
+            state = (expectedVersion, cached)
+        } else {
+            let kv = try await mapEtcd { try await etcd.get(key, serializable: true).value }
+            if let kv { state = (kv.modRevision, try decode(kv, resource: resource)) }
+        }
         for _ in 0..<20 {
-            guard let kv = current else { throw .notFound(resource, name) }
-            if let expectedVersion, expectedVersion != kv.modRevision { throw .staleResourceVersion(resource, name) }
-            let old = try decode(kv, resource: resource)
+            guard let (revision, old) = state else { throw .notFound(resource, name) }
+            if let expectedVersion, expectedVersion != revision { throw .staleResourceVersion(resource, name) }
             var new = try transform(old)
             new.set(["metadata", "resourceVersion"], old.at(["metadata", "resourceVersion"]))
             if new == old { return old }
@@ -216,16 +227,18 @@ public final class ObjectStore: Sendable {
                 && (resource.kind != "Pod" || new.at(["metadata", "deletionGracePeriodSeconds"])?.intValue == 0)
             let value = encode(new)
             let result = try await mapEtcd {
-                if finished { return try await etcd.delete(key, modRevision: kv.modRevision) }
-                return try await etcd.update(key, value: value, modRevision: kv.modRevision)
+                if finished { return try await etcd.delete(key, modRevision: revision) }
+                return try await etcd.update(key, value: value, modRevision: revision)
             }
             switch result {
-            case .written(let revision):
-                new.set(["metadata", "resourceVersion"], .string(String(revision)))
+            case .written(let written):
+                new.set(["metadata", "resourceVersion"], .string(String(written)))
+                if finished { recent.forget(key) } else { recent.remember(key, revision: written, object: new) }
                 return new
             case .conflict(let now):
                 if expectedVersion != nil, now != nil { throw .staleResourceVersion(resource, name) }
-                current = now
+                state = nil
+                if let now { state = (now.modRevision, try decode(now, resource: resource)) }
             }
         }
         throw .conflict(resource, name, "too many concurrent writers, please retry")
@@ -272,6 +285,7 @@ public final class ObjectStore: Sendable {
             guard resource.hasStatus else { throw .pageNotFound("status") }
             var result = old
             result["status"] = new["status"]
+            ZeroValues.fill(&result, kind: resource.kind)
             return result
         }
         if let subresource { throw .badRequest("unsupported subresource \(subresource)") }
@@ -293,6 +307,7 @@ public final class ObjectStore: Sendable {
         if resource.kind == "Pod" {
             try PodRules.validateSpecUpdate(old: old["spec"] ?? [:], new: result["spec"] ?? [:], name: name, resource: resource)
         }
+        ZeroValues.fill(&result, kind: resource.kind)
         if result["spec"] != old["spec"], let generation = old.at(["metadata", "generation"])?.intValue {
             result.set(["metadata", "generation"], .int(generation + 1))
         }
@@ -333,6 +348,7 @@ public final class ObjectStore: Sendable {
             }
             let result = try await mapEtcd { try await etcd.delete(key, modRevision: kv.modRevision) }
             guard case .written = result else { continue }
+            recent.forget(key)
             if resource.kind == "Namespace" { try await deleteContents(ofNamespace: name) }
             return (object, true)
         }
@@ -352,7 +368,7 @@ public final class ObjectStore: Sendable {
     public func ensureSystemNamespaces() async throws(APIError) {
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             do { _ = try await create(ResourceType.all[0], namespace: nil, object: ["metadata": ["name": .string(name)]]) }
-            catch where error.code == 409 {}
+            catch { if error.code != 409 { throw error } }
         }
     }
 }

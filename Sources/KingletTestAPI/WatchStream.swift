@@ -25,7 +25,13 @@ struct WatchStream: Sendable {
     let filter: ObjectFilter
     let startRevision: Int
     let initial: [JSON]
+    /// `sendInitialEvents=true`: the initial ADDED events end with a BOOKMARK annotated
+    /// `k8s.io/initial-events-end`, as the watch-list protocol expects.
+    let initialEventsEnd: Bool
     let bookmarks: Bool
+    /// Server-side printing asked for (`kubectl get -w`): each object becomes a one-row
+    /// Table; the value is the `includeObject` parameter.
+    let table: String??
     let bookmarkInterval: Double
     let timeout: Double
 
@@ -40,12 +46,19 @@ struct WatchStream: Sendable {
         var object = object
         object["kind"] = .string(resource.kind)
         object["apiVersion"] = .string(resource.apiVersion)
+        if let includeObject = table {
+            return Tables.table(resource, objects: [object], listMetadata: ["resourceVersion": object.at(["metadata", "resourceVersion"]) ?? ""],
+                                includeObject: includeObject)
+        }
         return object
     }
 
     /// Runs until the timeout, a failure or cancellation; `send` writes one line.
     func run(send: ([UInt8]) async throws -> Void) async throws {
         for object in initial { try await send(Self.line("ADDED", withKind(object))) }
+        if initialEventsEnd {
+            try await send(Self.line("BOOKMARK", bookmark(revision: startRevision - 1, annotations: ["k8s.io/initial-events-end": "true"])))
+        }
         let (items, continuation) = AsyncStream<Item>.makeStream()
         let etcd = store.etcd
         let prefix = resource.listPrefix(namespace: namespace)
@@ -84,9 +97,7 @@ struct WatchStream: Sendable {
                     case .progress(let at): revision = max(revision, at)
                     }
                 case .tick:
-                    let object: JSON = ["kind": .string(resource.kind), "apiVersion": .string(resource.apiVersion),
-                                        "metadata": ["resourceVersion": .string(String(revision))]]
-                    try await send(Self.line("BOOKMARK", object))
+                    try await send(Self.line("BOOKMARK", bookmark(revision: revision)))
                 case .timeout:
                     return
                 case .failed(let error):
@@ -102,6 +113,12 @@ struct WatchStream: Sendable {
                 }
             }
         }
+    }
+
+    func bookmark(revision: Int, annotations: JSON? = nil) -> JSON {
+        var metadata: JSON = ["resourceVersion": .string(String(revision))]
+        if let annotations { metadata["annotations"] = annotations }
+        return ["kind": .string(resource.kind), "apiVersion": .string(resource.apiVersion), "metadata": metadata]
     }
 
     /// The Kubernetes event for one etcd change, seen through the filter: an object that

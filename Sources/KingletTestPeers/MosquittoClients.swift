@@ -59,8 +59,9 @@ public struct MosquittoClient: Sendable {
                           logPath: String) throws -> Subscription {
         var arguments = connectionArguments + ["-t", filter, "-q", String(qos), "-v", "-d", "-W", String(seconds)]
         if let count { arguments += ["-C", String(count)] }
-        let process = try PeerProcess(name: "mosquitto_sub", executable: Self.subscriber, arguments: arguments,
-                                      logPath: logPath)
+        // Line-buffered: its debug lines (SUBACK) would otherwise wait in stdio's buffer.
+        let process = try PeerProcess(name: "mosquitto_sub", executable: "/usr/bin/stdbuf",
+                                      arguments: ["-oL", "-eL", Self.subscriber] + arguments, logPath: logPath)
         return Subscription(process: process, bound: Double(seconds) + 2)
     }
 }
