@@ -1,2 +1,0 @@
-/// KingletKube: the relay's Kubernetes client on AsyncHTTPClient. Placeholder.
-public enum KubeClientPlaceholder {}

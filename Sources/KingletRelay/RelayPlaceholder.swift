@@ -1,2 +1,0 @@
-/// KingletRelay: the relay controller. Placeholder.
-public enum RelayPlaceholder {}
