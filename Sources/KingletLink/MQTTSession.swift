@@ -1,3 +1,4 @@
+import CKingletSystem
 import CMosquitto
 import KingletCore
 
@@ -69,6 +70,8 @@ public final class MQTTSession {
             return LinkSetupError(message: "cannot create the MQTT client")
         }
         handle = created
+        // Its wake-up socket pair must not leak into containers either.
+        _ = kinglet_cloexec_inherited_descriptors()
         _ = mosquitto_int_option(created, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
         mosquitto_connect_callback_set(created) { _, userdata, code in
             MQTTSession.from(userdata)?.notes.append(.connack(code))
@@ -164,6 +167,7 @@ public final class MQTTSession {
         guard let handle, state != .stopping, state != .stopped else { return }
         unwatch()
         let rc = mosquitto_connect_async(handle, settings.host, settings.port, settings.keepAliveSeconds)
+        _ = kinglet_mosquitto_socket_cloexec(handle) // before any container can be spawned
         guard rc == MOSQ_ERR_SUCCESS.rawValue32 else {
             state = .connecting
             lost(MQTTSession.describe(rc))
