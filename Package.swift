@@ -126,6 +126,7 @@ let package = Package(
         .testTarget(name: "KingletRelayTests", dependencies: [
             "KingletRelay", "KingletKube", "KingletTestPeers", "kinglet-relay", "kinglet-testapi",
         ]),
+        .testTarget(name: "KingletTestPeersTests", dependencies: ["KingletTestPeers"]),
         .testTarget(name: "KingletTestAPITests", dependencies: ["KingletTestAPI", "KingletTestPeers", "kinglet-testapi"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "kinglet", "kinglet-relay", "kinglet-testapi", "kinglet-sim", "KingletTestPeers",
