@@ -17,6 +17,11 @@ public struct RelayPlan: Equatable {
         public var uid: String
         /// From the index's `deleting`; nil means the pod spec's own grace period.
         public var graceSeconds: Int64?
+
+        public init(uid: String, graceSeconds: Int64?) {
+            self.uid = uid
+            self.graceSeconds = graceSeconds
+        }
     }
 
     public var entries: [Entry] = []
