@@ -4,6 +4,7 @@ import KingletConfig
 import KingletCore
 import KingletDocument
 import KingletEpoll
+import KingletLink
 import KingletNode
 import KingletPod
 import KingletPodManager
@@ -33,6 +34,16 @@ final class Agent {
     let manager: PodManager
     let nodeFacts: NodeFactsReader
     private var statusServer: StatusSocketServer? = nil
+    /// The cloud link; nil when the config has no `cloud:` section (headless).
+    private(set) var link: CloudLink? = nil
+    /// The relay's pods the node runs now (from the cache at boot, then from the link).
+    private var relayPods: [String: DesiredPod] = [:]
+    private var staticPods: [StaticPod] = []
+    /// Relay pods being stopped because the index dropped them: `removed` goes up once
+    /// they are gone.
+    private var droppedByIndex: Set<String> = []
+    private var nodeStatusPayload = NodeStatusPayload()
+    let hostIP: String
     private var statusWriter = JSONWriter(capacity: 4096)
     private var cacheWriter = JSONWriter(capacity: 2048)
     /// Statuses waiting to be committed to the cache, newest per pod.
@@ -80,9 +91,11 @@ final class Agent {
             throw AgentStartError(message: "cannot watch child processes: \(error.description)", status: AgentMain.exitFailure)
         }
         runtime = ExecRuntime(loop: loop, reaper: reaper, cgroupBase: config.runtime.cgroupRoot)
+        let stateFolder = FolderListing.parentFolder(of: config.paths.cacheFile)
         var context = LaunchContext(nodeName: config.nodeName, appsFolder: config.paths.apps, logsFolder: config.paths.logs,
                                     logLimits: LogLimits(maxBytesPerFile: config.runtime.logMaxBytes, maxFiles: Int(config.runtime.logMaxFiles)))
         context.extraEnvironment = [EnvironmentVariable(name: "KINGLET_OWNER", value: config.paths.cacheFile)]
+        hostIP = context.hostIP
         let loop = self.loop
         let runtime = self.runtime
         let factory = ProbeFactory(loop: loop, hostIP: context.hostIP) { id, command in
@@ -98,6 +111,9 @@ final class Agent {
         if !restored.isEmpty { log.info("restoring \(restored.count) pod(s) from the cache \(config.paths.cacheFile)") }
         apply(restored: restored, staticPods: staticPods)
         log.info("\(staticPods.count) static pod(s) from \(config.paths.staticPods)")
+        if let cloud = config.cloud {
+            try startLink(cloud, stateFolder: stateFolder)
+        }
         do {
             statusServer = try StatusSocketServer(path: config.paths.socket, loop: loop) { [self] line in self.answer(line) }
         } catch {
@@ -113,10 +129,14 @@ final class Agent {
     /// The desired set: cached pods from the relay, plus the static folder's pods (cached
     /// static pods no longer in the folder are dropped). Unchanged pods keep running.
     private func apply(restored: [DesiredPod], staticPods: [StaticPod]) {
-        var desired: [DesiredPod] = []
-        for item in restored where !RestoredPods.isStatic(item.pod.metadata.uid) { desired.append(item) }
+        relayPods = [:]
+        for item in restored where !RestoredPods.isStatic(item.pod.metadata.uid) { relayPods[item.pod.metadata.uid] = item }
+        setStaticPods(staticPods)
+        applyDesired()
+    }
+
+    private func setStaticPods(_ staticPods: [StaticPod]) {
         for item in staticPods {
-            desired.append(DesiredPod(pod: item.pod, specHash: item.specHash))
             let uid = item.pod.metadata.uid
             if cache.specHash(uid: uid) != item.specHash {
                 do throws(CacheError) {
@@ -128,13 +148,90 @@ final class Agent {
                 }
             }
         }
-        for item in restored where RestoredPods.isStatic(item.pod.metadata.uid) {
-            if !staticPods.contains(where: { $0.pod.metadata.uid == item.pod.metadata.uid }) {
+        for uid in cache.uids where RestoredPods.isStatic(uid) {
+            if !staticPods.contains(where: { $0.pod.metadata.uid == uid }) {
                 // Its manifest is gone: running it once more from the cache would be wrong.
-                _ = try? cache.remove(uid: item.pod.metadata.uid)
+                _ = try? cache.remove(uid: uid)
             }
         }
-        manager.apply(desired)
+        self.staticPods = staticPods
+    }
+
+    /// Relay pods plus static pods, handed to the pod manager.
+    private func applyDesired(gracePeriods: [String: Int64] = [:]) {
+        var desired: [DesiredPod] = []
+        for uid in relayPods.keys.sorted() { desired.append(relayPods[uid]!) }
+        for item in staticPods { desired.append(DesiredPod(pod: item.pod, specHash: item.specHash)) }
+        manager.apply(desired, gracePeriods: gracePeriods)
+    }
+
+    // MARK: cloud link
+
+    private func startLink(_ cloud: CloudSettings, stateFolder: String) throws(AgentStartError) {
+        let settings = LinkSettings(nodeName: config.nodeName, host: cloud.address.host, port: cloud.address.port,
+                                    useTLS: cloud.address.useTLS, caFile: cloud.caFile, certFile: cloud.certFile,
+                                    keyFile: cloud.keyFile, agentVersion: AgentVersion.number)
+        let link = CloudLink(loop: loop, settings: settings, wallClock: { kinglet_realtime_ns() },
+                             seed: UInt64(bitPattern: kinglet_realtime_ns()) ^ UInt64(bitPattern: Int64(getpid())))
+        link.log = { [self] level, message in
+            if level == .warning { self.log.warning(message) } else { self.log.info(message) }
+        }
+        link.runningPods = { [self] in
+            var running: [String: UInt64] = [:]
+            for (uid, item) in self.relayPods { running[uid] = item.specHash }
+            return running
+        }
+        link.cachedHash = { [self] uid in self.cache.specHash(uid: uid) }
+        link.apply = { [self] plan in self.applyRelayPlan(plan, stateFolder: stateFolder) }
+        link.nodeStatus = { [self] in
+            self.nodeStatusPayload.make(facts: self.nodeFacts.facts(runtimeReady: true), labels: self.config.nodeLabels,
+                                        hostIP: self.hostIP, hostName: ConfigFile.hostName(), now: kinglet_realtime_ns())
+        }
+        self.link = link
+        if let failure = link.start() {
+            throw AgentStartError(message: "cloud link: \(failure.description)", status: AgentMain.exitUsage)
+        }
+    }
+
+    /// docs/protocol.md rules 2-4: new pods go to the cache (and their files to the state
+    /// folder) before they start; pods the index dropped stop with `deleting`'s grace.
+    private func applyRelayPlan(_ plan: RelayPlan, stateFolder: String) {
+        var next: [String: DesiredPod] = [:]
+        for entry in plan.entries {
+            switch entry {
+            case .keep(let uid):
+                if let item = relayPods[uid] { next[uid] = item }
+            case .start(let message):
+                if let failure = PodVolumeFiles.write(message, stateFolder: stateFolder) {
+                    log.error("pod \(message.pod.fullName): \(failure)")
+                }
+                do throws(CacheError) {
+                    try cache.put(CacheRecord(kind: .pod, uid: message.uid, namespace: message.pod.metadata.namespace,
+                                              name: message.pod.metadata.name, resourceVersion: message.pod.metadata.resourceVersion,
+                                              specHash: message.specHash, spec: message.podJSON, status: []))
+                } catch {
+                    // It still runs; it just will not come back after a restart while offline.
+                    log.error("cannot cache pod \(message.pod.fullName): \(error.description)")
+                }
+                next[message.uid] = DesiredPod(pod: message.pod, specHash: message.specHash)
+            case .startCached(let uid, _):
+                if let item = RestoredPods.one(uid: uid, from: cache, log: log) {
+                    next[uid] = item
+                } else if let item = relayPods[uid] {
+                    next[uid] = item
+                }
+            }
+        }
+        for uid in next.keys { droppedByIndex.remove(uid) } // listed again before it stopped
+        var grace: [String: Int64] = [:]
+        for stop in plan.stops {
+            guard let item = relayPods[stop.uid] else { continue }
+            droppedByIndex.insert(stop.uid)
+            if let seconds = stop.graceSeconds { grace[stop.uid] = seconds }
+            log.info("pod \(item.pod.fullName) is no longer in the relay's index: stopping it")
+        }
+        relayPods = next
+        applyDesired(gracePeriods: grace)
     }
 
     // MARK: signals
@@ -155,6 +252,7 @@ final class Agent {
             }
             shuttingDown = true
             log.info("\(signal.name) received, stopping pods")
+            link?.stop()
             manager.stopAll(limit: .seconds(30)) { [self] in
                 self.log.info("all pods stopped")
                 self.stoppedPods = true
@@ -170,13 +268,14 @@ final class Agent {
     private func reload() {
         do {
             let fresh = try ConfigFile.load(configPath, defaultNodeName: ConfigFile.hostName())
-            if fresh.nodeName != config.nodeName || fresh.paths != config.paths || fresh.runtime != config.runtime {
-                log.warning("reload: node name, paths and runtime settings apply at the next start")
+            if fresh.nodeName != config.nodeName || fresh.paths != config.paths || fresh.runtime != config.runtime
+                || fresh.cloud != config.cloud {
+                log.warning("reload: node name, paths, runtime and cloud settings apply at the next start")
             }
             let staticPods = try StaticPodFolder.load(config.paths.staticPods, nodeName: config.nodeName)
-            config.cloud = fresh.cloud
             config.nodeLabels = fresh.nodeLabels
-            apply(restored: RestoredPods.fromCache(cache, log: log), staticPods: staticPods)
+            setStaticPods(staticPods)
+            applyDesired()
             log.info("reloaded: \(staticPods.count) static pod(s)")
         } catch {
             log.error("reload failed, keeping the running state: \(error.description)")
@@ -186,6 +285,11 @@ final class Agent {
     // MARK: cache
 
     private func record(_ pod: Pod, _ status: PodStatus) {
+        let uid = pod.metadata.uid
+        if let link, !RestoredPods.isStatic(uid) {
+            link.podStatusChanged(uid: uid, namespace: pod.metadata.namespace, name: pod.metadata.name,
+                                  specHash: manager.specHash(of: uid) ?? 0, status: status)
+        }
         guard cache.contains(uid: pod.metadata.uid) else { return }
         unsavedStatus[pod.metadata.uid] = status
         scheduleStatusSave()
@@ -218,8 +322,15 @@ final class Agent {
     }
 
     private func forget(_ pod: Pod) {
-        unsavedStatus[pod.metadata.uid] = nil
-        _ = try? cache.remove(uid: pod.metadata.uid)
+        let uid = pod.metadata.uid
+        unsavedStatus[uid] = nil
+        _ = try? cache.remove(uid: uid)
+        if !RestoredPods.isStatic(uid) {
+            PodVolumeFiles.remove(stateFolder: FolderListing.parentFolder(of: config.paths.cacheFile), uid: uid)
+        }
+        if droppedByIndex.remove(uid) != nil {
+            link?.podRemoved(uid: uid, namespace: pod.metadata.namespace, name: pod.metadata.name)
+        }
         // As the kubelet does, a removed pod's logs go with it.
         let logs = LaunchPlanner.podLogFolder(pod: pod, logsFolder: config.paths.logs)
         if kinglet_remove_tree(logs) != 0 {
@@ -233,6 +344,8 @@ final class Agent {
         saveStatuses(limit: Int.max)
         statusServer?.shutdown()
         statusServer = nil
+        link?.close()
+        link = nil
         runtime.delegate = nil
         cache.close()
     }

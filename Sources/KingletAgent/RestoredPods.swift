@@ -29,5 +29,21 @@ enum RestoredPods {
         return pods
     }
 
+    /// One cached pod record, decoded; nil (with a warning) when it is missing or unusable.
+    static func one(uid: String, from cache: PodCache, log: AgentLog) -> DesiredPod? {
+        guard let record = cache.record(uid: uid), record.kind == .pod else { return nil }
+        do throws(DocumentError) {
+            let node = try JSONReader().parseDocument(record.spec, file: "cache:" + uid)
+            var pod = try PodDecoder.decode(node, file: "cache:" + uid)
+            pod.metadata.uid = record.uid
+            pod.metadata.name = record.name
+            pod.metadata.namespace = record.namespace
+            return DesiredPod(pod: pod, specHash: record.specHash)
+        } catch {
+            log.warning("cached pod \(record.namespace)/\(record.name) (\(uid)) is not usable: \(error.description)")
+            return nil
+        }
+    }
+
     static func isStatic(_ uid: String) -> Bool { uid.hasPrefix("static-") }
 }

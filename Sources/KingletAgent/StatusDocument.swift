@@ -2,6 +2,7 @@ import KingletConfig
 import KingletCore
 import KingletDocument
 import KingletEpoll
+import KingletLink
 import KingletNode
 import KingletPod
 import KingletPodManager
@@ -43,6 +44,7 @@ enum StatusDocument {
         writer.key("nodeInfo")
         nodeInfo(facts.info, &writer)
         writer.endObject()
+        if let link = agent.link { linkReport(link.report, &writer) }
 
         writer.key("pods")
         writer.beginArray()
@@ -68,6 +70,28 @@ enum StatusDocument {
             writer.endObject()
         }
         writer.endArray()
+        writer.endObject()
+    }
+
+    /// The cloud link: absent when the agent runs headless.
+    static func linkReport(_ report: LinkReport, _ writer: inout JSONWriter) {
+        writer.key("link")
+        writer.beginObject()
+        writer.key("broker"); writer.string(report.broker)
+        writer.key("state"); writer.string(report.state.rawValue)
+        writer.key("connected"); writer.bool(report.state == .connected)
+        // Since when it is connected, or since when it is not.
+        writer.key("since"); writer.string(UTCTimestamp.format(nanoseconds: report.sinceNanoseconds, fractionDigits: 0))
+        writer.key("lastError"); writer.string(report.lastError)
+        writer.key("connections"); writer.integer(Int64(report.connections))
+        writer.key("pendingStatuses"); writer.integer(Int64(report.pendingStatuses))
+        writer.key("waitingForPods"); writer.integer(Int64(report.waitingForPods))
+        writer.key("skippedPayloads")
+        writer.beginObject()
+        for problem in PayloadProblem.allCases {
+            writer.key(problem.rawValue); writer.integer(Int64(report.skippedPayloads[problem] ?? 0))
+        }
+        writer.endObject()
         writer.endObject()
     }
 

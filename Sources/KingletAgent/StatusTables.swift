@@ -11,7 +11,11 @@ enum StatusTables {
         text += "NODE " + name + "  " + conditions + "\n"
         let capacity = node?.objectMember("capacity")?.node
         text += "     cpu " + string(capacity, "cpu") + ", memory " + string(capacity, "memory") + ", pods " + string(capacity, "pods")
-            + ", up " + String(integer(node, "uptimeSeconds")) + "s\n\n"
+            + ", up " + String(integer(node, "uptimeSeconds")) + "s\n"
+        if let link = document.objectMember("link")?.node {
+            text += linkLine(link)
+        }
+        text += "\n"
 
         var pods: [[String]] = [["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS"]]
         var containers: [[String]] = [["POD", "CONTAINER", "STATE", "REASON", "EXIT", "RESTARTS", "READY", "LIMITS"]]
@@ -43,6 +47,25 @@ enum StatusTables {
         text += table(pods)
         if containers.count > 1 { text += "\n" + table(containers) }
         return text
+    }
+
+    /// "LINK mqtts://broker:8883  connected since 2026-11-30T10:00:00Z  ...", and the
+    /// skipped payloads by kind when there are any.
+    static func linkLine(_ link: Node) -> String {
+        let connected = bool(link, "connected")
+        var text = "LINK " + string(link, "broker") + "  " + string(link, "state")
+            + (connected ? " since " : ", not connected since ") + string(link, "since")
+            + "  connections " + String(integer(link, "connections"))
+        let pending = integer(link, "pendingStatuses")
+        if pending > 0 { text += "  statuses waiting " + String(pending) }
+        let error = string(link, "lastError")
+        if !error.isEmpty { text += "\n     last error: " + error }
+        var skipped: [String] = []
+        if case .object(let members)? = link.objectMember("skippedPayloads")?.node.value {
+            for member in members { if case .integer(let count) = member.node.value, count > 0 { skipped.append(member.key + " " + String(count)) } }
+        }
+        if !skipped.isEmpty { text += "\n     skipped payloads: " + skipped.joined(separator: ", ") }
+        return text + "\n"
     }
 
     /// The state's name, its reason, and the exit code when terminated.

@@ -57,16 +57,22 @@ public struct RuntimeSettings: Equatable {
     public init() {}
 }
 
-/// The relay link (used from the cloud-link issue on).
+/// The relay link (docs/protocol.md); KingletLink connects with it.
 public struct CloudSettings: Equatable {
     /// e.g. "mqtts://relay.example.com:8883"
     public var broker: String
     public var caFile: String
     public var certFile: String
     public var keyFile: String
+    /// `broker`, parsed and checked (mqtt:// only on loopback).
+    public var address: BrokerAddress
 
     public init(broker: String, caFile: String = "", certFile: String = "", keyFile: String = "") {
         self.broker = broker
+        switch BrokerAddress.parse(broker) {
+        case .success(let value): address = value
+        case .failure: address = BrokerAddress(host: "", port: 0, useTLS: true)
+        }
         self.caFile = caFile
         self.certFile = certFile
         self.keyFile = keyFile

@@ -46,11 +46,26 @@ public enum ConfigDecoder {
         }
         if let cloud = try object.object("cloud") {
             try rejectUnknown(cloud, allowed: ["broker", "caFile", "certFile", "keyFile"])
-            config.cloud = CloudSettings(
-                broker: try cloud.requiredString("broker"),
+            let broker = try cloud.requiredString("broker")
+            let address: BrokerAddress
+            switch BrokerAddress.parse(broker) {
+            case .success(let value): address = value
+            case .failure(let error): throw try cloud.required("broker").error(error.message)
+            }
+            var settings = CloudSettings(
+                broker: broker,
                 caFile: try path(cloud, "caFile", folder) ?? "",
                 certFile: try path(cloud, "certFile", folder) ?? "",
                 keyFile: try path(cloud, "keyFile", folder) ?? "")
+            settings.address = address
+            if address.useTLS {
+                // mTLS needs all three: the broker's CA, and this node's certificate and key.
+                for key in ["caFile", "certFile", "keyFile"] where cloud.field(key) == nil {
+                    throw DocumentError(file: file, position: cloud.reader.node.position, path: "cloud." + key,
+                                        message: "required for an mqtts:// broker")
+                }
+            }
+            config.cloud = settings
         }
         return config
     }

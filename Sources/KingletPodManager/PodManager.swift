@@ -52,8 +52,13 @@ public final class PodManager: ContainerRuntimeDelegate {
 
     public func status(of uid: String) -> PodStatus? { workers[uid]?.status }
 
-    /// Makes `desired` the full set of pods this node runs.
-    public func apply(_ desired: [DesiredPod]) {
+    /// The spec hash of the pod running (or stopping) under `uid`.
+    public func specHash(of uid: String) -> UInt64? { workers[uid]?.specHash }
+
+    /// Makes `desired` the full set of pods this node runs. A pod stopped because it is
+    /// not in `desired` gets its grace period from `gracePeriods` (seconds, e.g. the
+    /// API's deletionGracePeriodSeconds) when given there, else from its spec.
+    public func apply(_ desired: [DesiredPod], gracePeriods: [String: Int64] = [:]) {
         guard !stoppingAll else { return }
         var wanted: Set<String> = []
         for item in desired {
@@ -76,7 +81,7 @@ public final class PodManager: ContainerRuntimeDelegate {
         }
         for (uid, worker) in workers where !wanted.contains(uid) {
             replacements[uid] = nil
-            stop(worker)
+            stop(worker, graceSeconds: gracePeriods[uid])
         }
     }
 
@@ -115,11 +120,11 @@ public final class PodManager: ContainerRuntimeDelegate {
         worker.start()
     }
 
-    private func stop(_ worker: PodWorker) {
+    private func stop(_ worker: PodWorker, graceSeconds: Int64? = nil) {
         let uid = worker.uid
         guard !stopping.contains(uid) else { return }
         stopping.insert(uid)
-        worker.stop(gracePeriod: .seconds(worker.pod.spec.terminationGracePeriodSeconds)) {
+        worker.stop(gracePeriod: .seconds(graceSeconds ?? worker.pod.spec.terminationGracePeriodSeconds)) {
             self.stopping.remove(uid)
             self.workers[uid] = nil
             if let next = self.replacements.removeValue(forKey: uid) {

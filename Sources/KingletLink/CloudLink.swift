@@ -1,0 +1,262 @@
+/// KingletLink: the agent's cloud link (docs/protocol.md). libmosquitto on the agent's
+/// loop (`MQTTSession`), the node's topic tree, the desired-state rules
+/// (`DesiredStateReconciler`), and the status that goes up (`StatusOutbox`, node status,
+/// heartbeats). The agent supplies what only it knows through closures: the relay pods
+/// it runs, the cache's spec hashes, how to apply a plan, and the node status payload.
+import KingletCore
+import KingletDocument
+import KingletPod
+
+/// A line for the agent's log.
+public enum LinkLogLevel {
+    case info
+    case warning
+}
+
+/// What `kinglet status` shows about the link.
+public struct LinkReport {
+    public var broker: String
+    public var state: SessionState
+    /// Wall-clock nanoseconds of the last change between connected and not.
+    public var sinceNanoseconds: Int64
+    public var lastError: String
+    public var connections: Int
+    public var pendingStatuses: Int
+    public var skippedPayloads: [PayloadProblem: Int]
+    public var waitingForPods: Int
+}
+
+public final class CloudLink {
+    public static let heartbeatInterval = Duration.seconds(10)
+    public static let nodeCheckInterval = Duration.seconds(10)
+    public static let nodeReportInterval = Duration.seconds(300)
+
+    public let settings: LinkSettings
+    public let topics: LinkTopics
+    public let reconciler = DesiredStateReconciler()
+    public private(set) var rejections = PayloadRejections()
+    private let loop: any EventLoop
+    private let session: MQTTSession
+    private let wallClock: () -> Int64
+    private var outbox = StatusOutbox()
+    private var writer = JSONWriter(capacity: 4096)
+    private var flushTimer: TimerHandle? = nil
+    private var replanTimer: TimerHandle? = nil
+    private var heartbeatTimer: TimerHandle? = nil
+    private var nodeTimer: TimerHandle? = nil
+    private var lastNodePayload: [UInt8] = []
+    private var lastNodeSent = Instant(nanoseconds: 0)
+    private var sinceNanoseconds: Int64
+    private var lastLoggedError = ""
+    private var waitingCount = 0
+
+    // The agent's side.
+    /// uid -> spec hash of the relay pods the node runs (or is starting).
+    public var runningPods: () -> [String: UInt64] = { [:] }
+    /// The spec hash of the cached record of a uid.
+    public var cachedHash: (String) -> UInt64? = { _ in nil }
+    /// Makes the plan real: cache first, then start; stops with their grace periods.
+    public var apply: (RelayPlan) -> Void = { _ in }
+    /// The `status/node` payload as it is now.
+    public var nodeStatus: () -> [UInt8] = { [] }
+    public var log: (LinkLogLevel, String) -> Void = { _, _ in }
+
+    public init(loop: any EventLoop, settings: LinkSettings, wallClock: @escaping () -> Int64, seed: UInt64) {
+        self.loop = loop
+        self.settings = settings
+        self.wallClock = wallClock
+        topics = LinkTopics(nodeName: settings.nodeName)
+        session = MQTTSession(loop: loop, settings: settings, seed: seed)
+        sinceNanoseconds = wallClock()
+    }
+
+    /// Connects (and keeps reconnecting). Fails only when the link cannot be set up at all.
+    public func start() -> LinkSetupError? {
+        session.onConnected = { [self] in self.connected() }
+        session.onDisconnected = { [self] reason in self.disconnected(reason) }
+        session.onMessage = { [self] topic, payload, size in self.received(topic, payload, size) }
+        log(.info, "cloud link: connecting to \(settings.brokerURL) as \(settings.clientID)")
+        return session.start(willTopic: topics.online, willPayload: LinkPayloads.offline)
+    }
+
+    public var isConnected: Bool { session.state == .connected }
+
+    public var report: LinkReport {
+        LinkReport(broker: settings.brokerURL, state: session.state, sinceNanoseconds: sinceNanoseconds,
+                   lastError: session.lastError, connections: session.connections, pendingStatuses: outbox.count,
+                   skippedPayloads: rejections.counts, waitingForPods: waitingCount)
+    }
+
+    // MARK: status up
+
+    /// A relay pod's status changed: sent at the end of this loop turn (the latest only),
+    /// or on reconnect.
+    public func podStatusChanged(uid: String, namespace: String, name: String, specHash: UInt64, status: PodStatus) {
+        outbox.put(uid, .status(namespace: namespace, name: name, specHash: specHash, status: status))
+        scheduleFlush()
+    }
+
+    /// A relay pod stopped because the index dropped it.
+    public func podRemoved(uid: String, namespace: String, name: String) {
+        outbox.put(uid, .removed(namespace: namespace, name: name))
+        scheduleFlush()
+    }
+
+    /// Clean stop: `online:false` and DISCONNECT; the loop flushes them.
+    public func stop() {
+        cancelTimers()
+        if session.state == .connected {
+            session.publish(topics.online, LinkPayloads.offline, qos: 1, retain: true)
+        }
+        session.stop()
+    }
+
+    /// Frees libmosquitto and drops the agent's closures (which refer back to it).
+    public func close() {
+        cancelTimers()
+        session.close()
+        runningPods = { [:] }
+        cachedHash = { _ in nil }
+        apply = { _ in }
+        nodeStatus = { [] }
+        log = { _, _ in }
+    }
+
+    private func scheduleFlush() {
+        guard flushTimer == nil, session.state == .connected else { return }
+        flushTimer = loop.schedule(after: .zero) { [self] in
+            self.flushTimer = nil
+            self.flush()
+        }
+    }
+
+    private func flush() {
+        outbox.flush { uid, report in
+            LinkPayloads.pod(uid: uid, report: report, into: &writer)
+            return session.publish(topics.podStatus(uid), writer.bytes, qos: 1, retain: true)
+        }
+    }
+
+    // MARK: connection
+
+    private func connected() {
+        sinceNanoseconds = wallClock()
+        lastLoggedError = ""
+        log(.info, "cloud link: connected to \(settings.brokerURL)")
+        reconciler.connectionStarted()
+        session.subscribe(topics.desiredFilter, qos: 1)
+        LinkPayloads.online(since: sinceNanoseconds, agentVersion: settings.agentVersion, into: &writer)
+        session.publish(topics.online, writer.bytes, qos: 1, retain: true)
+        sendNodeStatus(force: true)
+        heartbeat()
+        flush()
+        scheduleNodeCheck()
+    }
+
+    private func disconnected(_ reason: String) {
+        cancelTimers()
+        if session.connectedAt == nil && reason == lastLoggedError { return }
+        if lastLoggedError.isEmpty { sinceNanoseconds = wallClock() }
+        lastLoggedError = reason
+        log(.warning, "cloud link: \(settings.brokerURL): \(reason); pods keep running, retrying")
+    }
+
+    private func heartbeat() {
+        guard session.state == .connected else { return }
+        LinkPayloads.heartbeat(time: wallClock(), into: &writer)
+        session.publish(topics.heartbeat, writer.bytes, qos: 0, retain: false)
+        heartbeatTimer = loop.schedule(after: CloudLink.heartbeatInterval) { [self] in self.heartbeat() }
+    }
+
+    private func scheduleNodeCheck() {
+        nodeTimer = loop.schedule(after: CloudLink.nodeCheckInterval) { [self] in
+            self.sendNodeStatus(force: false)
+            self.scheduleNodeCheck()
+        }
+    }
+
+    /// Sends `status/node` when it changed, or when the last one is 5 minutes old.
+    private func sendNodeStatus(force: Bool) {
+        guard session.state == .connected else { return }
+        let payload = nodeStatus()
+        if payload.isEmpty { return }
+        let due = loop.now.since(lastNodeSent) >= CloudLink.nodeReportInterval
+        guard force || due || payload != lastNodePayload else { return }
+        if session.publish(topics.node, payload, qos: 1, retain: true) {
+            lastNodePayload = payload
+            lastNodeSent = loop.now
+        }
+    }
+
+    private func cancelTimers() {
+        for timer in [flushTimer, heartbeatTimer, nodeTimer] { if let timer { loop.cancel(timer) } }
+        flushTimer = nil
+        heartbeatTimer = nil
+        nodeTimer = nil
+    }
+
+    // MARK: desired state down
+
+    private func received(_ topic: String, _ payload: [UInt8], _ size: Int) {
+        if size > DesiredMessages.maxPayloadBytes {
+            reject(PayloadRejection(.tooLarge, "\(size) bytes is above the limit of \(DesiredMessages.maxPayloadBytes)"), topic)
+            return
+        }
+        if topic == topics.desiredIndex {
+            if payload.isEmpty {
+                reject(PayloadRejection(.notJSON, "empty index"), topic)
+                return
+            }
+            switch DesiredMessages.index(payload) {
+            case .success(let index):
+                reconciler.received(index)
+                scheduleReplan()
+            case .failure(let rejection):
+                reject(rejection, topic)
+            }
+            return
+        }
+        guard topic.hasPrefix(topics.desiredPodPrefix) else {
+            reject(PayloadRejection(.unknownTopic, "not a topic of this protocol version"), topic)
+            return
+        }
+        let uid = String(topic.utf8.dropFirst(topics.desiredPodPrefix.utf8.count))!
+        if let problem = DesiredMessages.uidProblem(uid) {
+            reject(PayloadRejection(.unknownTopic, problem), topic)
+            return
+        }
+        if payload.isEmpty {
+            reconciler.cleared(uid: uid)
+            return
+        }
+        switch DesiredMessages.pod(payload, topicUID: uid) {
+        case .success(let message):
+            reconciler.received(message)
+            scheduleReplan()
+        case .failure(let rejection):
+            reject(rejection, topic)
+        }
+    }
+
+    private func reject(_ rejection: PayloadRejection, _ topic: String) {
+        if rejections.record(rejection, topic: topic) {
+            log(.warning, "cloud link: skipped a payload on \(topic): \(rejection.description) (further ones of this kind on this topic are only counted)")
+        }
+    }
+
+    /// Plans at the end of the loop turn, so a burst of messages is one plan.
+    private func scheduleReplan() {
+        guard replanTimer == nil else { return }
+        replanTimer = loop.schedule(after: .zero) { [self] in
+            self.replanTimer = nil
+            self.replan()
+        }
+    }
+
+    /// Plans again now (the agent calls this when its own pods changed, e.g. after a reload).
+    public func replan() {
+        guard let plan = reconciler.plan(running: runningPods(), cachedHash: cachedHash) else { return }
+        waitingCount = plan.waiting.count
+        if plan.changesSomething { apply(plan) }
+    }
+}

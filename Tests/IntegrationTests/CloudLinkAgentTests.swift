@@ -1,0 +1,152 @@
+import Foundation
+import KingletTestPeers
+import Testing
+
+/// The agent with a `cloud:` section against a real mosquitto: the test plays the relay
+/// with mosquitto_pub/mosquitto_sub (docs/protocol.md).
+@Suite(.serialized) struct CloudLinkAgentTests {
+    static let node = "edge-it"
+    static let root = "kinglet/v1/nodes/edge-it/"
+    static let uid = "6f1c2a9e-0000-4000-8000-000000000001"
+
+    static func podMessage(hash: String, greeting: String) -> String {
+        """
+        {"v":1,"uid":"\(uid)","specHash":"\(hash)","pod":{"apiVersion":"v1","kind":"Pod",\
+        "metadata":{"name":"web","namespace":"default","uid":"\(uid)"},\
+        "spec":{"nodeName":"\(node)","terminationGracePeriodSeconds":5,"containers":[{"name":"web","image":"/bin/sh",\
+        "command":["/bin/sh","-c","echo $GREETING; exec sleep 1000"],\
+        "env":[{"name":"GREETING","value":"\(greeting)"}]}]}},\
+        "files":{"config":{"app.conf":"bGlzdGVuIDgwODAK"}}}
+        """
+    }
+
+    private func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return !stat.contains(") Z ")
+    }
+
+    private func link(_ socket: String) -> [String: Any]? {
+        guard let result = try? AgentProcess.run(["status", "-o", "json", "--socket", socket], within: 10), result.status == 0,
+              let document = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] else { return nil }
+        return document["link"] as? [String: Any]
+    }
+
+    private func stopAgent(_ agent: AgentProcess) -> AgentProcess.Result? {
+        kill(agent.process.processIdentifier, SIGTERM)
+        return agent.finish(within: 30)
+    }
+
+    @Test func relayPodRunsSurvivesBrokerAndAgentRestartsAndLeavesWithTheIndex() throws {
+        let broker = try MosquittoPeer(options: MosquittoPeer.Options(persistence: true))
+        defer { broker.stop() }
+        let relay = MosquittoClient(port: broker.port)
+        let board = try TemporaryBoard(node: Self.node, extraConfig: "cloud: {broker: \"mqtt://127.0.0.1:\(broker.port)\"}")
+        defer { board.remove() }
+        let client = AgentStatusClient(socket: board.socket)
+        let statuses = try relay.subscribe(Self.root + "status/pods/#", within: 240, logPath: board.folder + "/statuses.log")
+        try statuses.waitUntilSubscribed()
+
+        // 1. The relay's retained pod and index: the pod runs, with its env and files.
+        try relay.publish(Self.root + "desired/pods/\(Self.uid)", Self.podMessage(hash: "00000000000000a1", greeting: "hello from the relay"), retain: true)
+        try relay.publish(Self.root + "desired/index", #"{"v":1,"pods":{"\#(Self.uid)":"00000000000000a1"}}"#, retain: true)
+        var agent = AgentProcess(["run", "--config", board.configPath])
+        try agent.start()
+        defer { if agent.process.isRunning { kill(agent.process.processIdentifier, SIGKILL); agent.process.waitUntilExit() } }
+        let running = try #require(client.waitFor(within: 30) { PodJSON.ready($0["web"], "web") })
+        let pid = try #require(PodJSON.pid(running["web"], "web"))
+        let logs = try #require(try AgentProcess.run(["logs", "web", "--config", board.configPath]))
+        #expect(logs.output == "hello from the relay\n")
+        let file = board.folder + "/state/pods/\(Self.uid)/volumes/config/app.conf"
+        #expect((try? String(contentsOfFile: file, encoding: .utf8)) == "listen 8080\n")
+        #expect(Loopback.eventually(within: 10) {
+            statuses.lines.contains { $0.hasPrefix(Self.root + "status/pods/\(Self.uid) ") && $0.contains(#""phase":"Running""#) } ? true : nil
+        } == true)
+        #expect(link(board.socket)?["connected"] as? Bool == true)
+
+        // 2. Broker killed and back: the agent reconnects; the container is not restarted.
+        broker.kill9()
+        #expect(Loopback.eventually(within: 10) { link(board.socket)?["connected"] as? Bool == false ? true : nil } == true)
+        try broker.restart()
+        #expect(Loopback.eventually(within: 20) { (link(board.socket)?["connections"] as? Int ?? 0) >= 2 ? true : nil } == true)
+        usleep(500_000)
+        let afterBroker = try #require(client.pods())
+        #expect(PodJSON.pid(afterBroker["web"], "web") == pid)
+        #expect(PodJSON.restarts(afterBroker["web"], "web") == 0)
+
+        // 3. The agent restarted while the broker is down: the pod comes back from the cache.
+        broker.stop()
+        #expect(stopAgent(agent)?.status == 0)
+        #expect(!isAlive(pid))
+        agent = AgentProcess(["run", "--config", board.configPath])
+        try agent.start()
+        let offline = try #require(client.waitFor(within: 30) { PodJSON.ready($0["web"], "web") })
+        let offlinePID = try #require(PodJSON.pid(offline["web"], "web"))
+        #expect(link(board.socket)?["connected"] as? Bool == false)
+        // The broker comes back with the same retained index: nothing restarts.
+        try broker.restart()
+        #expect(Loopback.eventually(within: 20) { link(board.socket)?["connected"] as? Bool == true ? true : nil } == true)
+        usleep(500_000)
+        #expect(PodJSON.pid(client.pods()?["web"], "web") == offlinePID)
+
+        // 4. An index without the pod: it stops (with the deleting grace) and `removed` goes up.
+        let removed = try relay.subscribe(Self.root + "status/pods/#", within: 60, logPath: board.folder + "/removed.log")
+        try removed.waitUntilSubscribed()
+        try relay.publish(Self.root + "desired/index", #"{"v":1,"pods":{},"deleting":{"\#(Self.uid)":1}}"#, retain: true)
+        #expect(removed.waitFor(Self.root + #"status/pods/\#(Self.uid) {"v":1,"uid":"\#(Self.uid)","namespace":"default","name":"web","removed":true}"#, within: 20))
+        #expect(client.waitFor(within: 10) { $0["web"] == nil } != nil)
+        #expect(!isAlive(offlinePID))
+        #expect(!FileManager.default.fileExists(atPath: file))
+
+        let result = try #require(stopAgent(agent))
+        #expect(result.status == 0)
+        #expect(result.error.contains("cloud link: connected to mqtt://127.0.0.1:\(broker.port)"))
+        #expect(result.error.contains("is no longer in the relay's index: stopping it"))
+        let inspect = try #require(try AgentProcess.run(["cache", "inspect", board.cacheFile]))
+        #expect(!inspect.output.contains(Self.uid))
+    }
+
+    @Test func mutualTLSConnectsWithTheNodeCertificate() throws {
+        let ca = try TestCA(folder: try BuiltProducts.temporaryFolder("ca"))
+        let server = try ca.server()
+        let identity = try ca.client(commonName: Self.node)
+        let broker = try MosquittoPeer(options: MosquittoPeer.Options(tls: MosquittoPeer.TLS(ca: ca, server: server)))
+        defer { broker.stop() }
+        let tlsPort = try #require(broker.tlsPort)
+        let board = try TemporaryBoard(node: Self.node, extraConfig: """
+            cloud:
+              broker: mqtts://127.0.0.1:\(tlsPort)
+              caFile: \(ca.certificate)
+              certFile: \(identity.certificate)
+              keyFile: \(identity.key)
+            """)
+        defer { board.remove() }
+        let online = try MosquittoClient(port: broker.port)
+            .subscribe(Self.root + "status/online", within: 30, logPath: board.folder + "/online.log")
+        try online.waitUntilSubscribed()
+        let agent = AgentProcess(["run", "--config", board.configPath])
+        try agent.start()
+        defer { if agent.process.isRunning { kill(agent.process.processIdentifier, SIGKILL); agent.process.waitUntilExit() } }
+        #expect(Loopback.eventually(within: 20) {
+            online.lines.contains { $0.hasPrefix(Self.root + #"status/online {"v":1,"online":true"#) } ? true : nil
+        } == true)
+        // A clean stop says so itself.
+        #expect(stopAgent(agent)?.status == 0)
+        #expect(online.waitFor(Self.root + #"status/online {"v":1,"online":false}"#, within: 10))
+        #expect(broker.log.contains("as kinglet-\(Self.node)"))
+    }
+
+    @Test func plainMQTTToANonLoopbackHostIsAConfigError() throws {
+        let board = try TemporaryBoard(node: Self.node, extraConfig: "cloud: {broker: \"mqtt://relay.example.com:1883\"}")
+        defer { board.remove() }
+        let result = try #require(try AgentProcess.run(["run", "--config", board.configPath], within: 20))
+        #expect(result.status == 2)
+        #expect(result.error.contains("\(board.configPath):8:"))
+        #expect(result.error.contains("cloud.broker: mqtt:// (no TLS) is only allowed for a loopback host"))
+        let tls = try TemporaryBoard(node: Self.node, extraConfig: "cloud: {broker: \"mqtts://relay.example.com\"}")
+        defer { tls.remove() }
+        let missing = try #require(try AgentProcess.run(["run", "--config", tls.configPath], within: 20))
+        #expect(missing.status == 2)
+        #expect(missing.error.contains("cloud.caFile: required for an mqtts:// broker"))
+    }
+}
