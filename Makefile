@@ -1,6 +1,7 @@
 # Kinglet: the README's two commands, and the rest.
-#   make demo    install what is missing, build, run the agent headless on boards/sim
-#                with its static pods, showing `kinglet status` until Ctrl-C
+#   make demo    install what is missing, build, run the whole system on loopback (etcd and
+#                the test API server, mosquitto, the relay, the agent on boards/sim), showing
+#                `kinglet status` and `kubectl get` until Ctrl-C
 #   make test    every test: host unit + integration tests, cross builds, qemu smoke runs
 #   make bench   benchmarks: bench/results.json and a table
 #   make cross ARCH=aarch64|armv7|x86_64   one static build (build/<arch>/kinglet)
@@ -27,15 +28,20 @@ build: setup-host
 	swift build
 
 demo: setup-host
-	@echo "==> building the agent (host, release)"
+	@echo "==> building the agent, the relay and the test API server (host, release)"
 	swift build -c release --product kinglet
-	@bash boards/sim/demo .build/release/kinglet
+	swift build -c release --product kinglet-relay
+	swift build -c release --product kinglet-testapi
+	@bash boards/sim/demo .build/release
 
 test: setup
 	@bash Tests/run-all
 
 bench: setup cross-all
 	swift build -c release --product kinglet
+	swift build -c release --product kinglet-relay
+	swift build -c release --product kinglet-testapi
+	swift build -c release --product kinglet-sim
 	swift build -c release --product cache-bench
 	@python3 bench/run
 

@@ -27,7 +27,7 @@ final class CloudStack {
         let generated = try ShortCommand.run(BuiltProducts.path("kinglet-relay"), [
             "broker-config", "--out", folder + "/broker", "--port", String(tlsPort), "--bind-address", "127.0.0.1",
             "--cafile", ca.certificate, "--certfile", server.certificate, "--keyfile", server.key,
-            "--persistence-location", folder + "/broker",
+            "--persistence-location", folder + "/broker/", "--user", "root",  // the test folder is root's
         ], within: 30)
         guard generated.status == 0 else { throw PeerError("broker-config failed: \(generated.output)") }
         broker = try MosquittoPeer(configPath: folder + "/broker/mosquitto.conf", port: 0, tlsPort: tlsPort,

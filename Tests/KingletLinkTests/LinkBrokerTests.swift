@@ -101,7 +101,7 @@ import Testing
         #expect(try harness.run(within: 10) { !harness.link.isConnected })
         var status = PodStatusFixture.running
         for count in 0..<5 {
-            status.containerStatuses[0].restartCount = count
+            status.containerStatuses[0].restartCount = Int32(count)
             harness.link.podStatusChanged(uid: "u1", namespace: "default", name: "web", specHash: 0xaa, status: status)
         }
         harness.link.podRemoved(uid: "u2", namespace: "default", name: "gone")
