@@ -8,6 +8,13 @@ public struct DerivedEvent: Sendable, Equatable {
     public var type: String
     /// The container it concerns (its fieldPath is `spec.containers{name}`).
     public var container: String
+
+    public init(reason: String, message: String, type: String, container: String) {
+        self.reason = reason
+        self.message = message
+        self.type = type
+        self.container = container
+    }
 }
 
 /// Derives Events from successive pod statuses (docs/protocol.md, "Events"): the agent

@@ -11,7 +11,7 @@ struct Relay: AsyncParsableCommand {
         commandName: "kinglet-relay",
         abstract: "Relays Kubernetes pods to Kinglet boards over MQTT and writes their status back.",
         version: version,
-        subcommands: [RunCommand.self],
+        subcommands: [RunCommand.self, BrokerConfigCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
