@@ -74,7 +74,8 @@ public struct EventBook: Sendable {
         public var firstTimestamp: String
     }
 
-    private var entries: [String: Entry] = [:]
+    /// pod uid -> (event identity -> entry), so a pod's events are forgotten in one step.
+    private var entries: [String: [String: Entry]] = [:]
     private let replicaID: String
 
     public init(replicaID: String) { self.replicaID = replicaID }
@@ -91,9 +92,9 @@ public struct EventBook: Sendable {
         let podName = pod.name ?? ""
         let identity = [uid, event.reason, event.container, event.message].joined(separator: "\u{0}")
         let name = podName + "." + FNV1a64.hex(FNV1a64.hash(Array(identity.utf8)))
-        var entry = entries[identity] ?? Entry(name: name, count: 0, firstTimestamp: now)
+        var entry = entries[uid]?[identity] ?? Entry(name: name, count: 0, firstTimestamp: now)
         entry.count += 1
-        entries[identity] = entry
+        entries[uid, default: [:]][identity] = entry
         let object: JSONValue = [
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["name": .string(name), "namespace": .string(namespace)],
@@ -112,6 +113,6 @@ public struct EventBook: Sendable {
 
     /// Forgets a pod's events (it is gone).
     public mutating func forget(uid: String) {
-        entries = entries.filter { !$0.key.hasPrefix(uid + "\u{0}") }
+        entries.removeValue(forKey: uid)
     }
 }
