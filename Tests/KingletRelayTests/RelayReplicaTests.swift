@@ -1,0 +1,93 @@
+import Foundation
+import KingletKube
+import KingletRelay
+import KingletTestPeers
+import Testing
+
+/// Several replicas share the nodes; a killed one's nodes move to the others within one
+/// lease duration, and nothing retained on the broker is republished or changed.
+@Suite(.serialized) struct RelayReplicaTests {
+    static let nodes = (0..<6).map { "edge-\($0)" }
+
+    @Test func killedReplicasNodesMoveToTheOtherWithoutRepublishingAnything() async throws {
+        try await RelayHarness.with("replicas") { harness in
+            try harness.startRelay("r1")
+            try harness.startRelay("r2")
+            for node in Self.nodes { harness.comeOnline(node) }
+            let beating = harness.keepBeating(Self.nodes)
+            defer { beating.cancel() }
+            var uids: [String: String] = [:]
+            for (number, node) in Self.nodes.enumerated() {
+                var pod = harness.pod("p\(number)")
+                pod["spec"]?["nodeName"] = .string(node)
+                uids[node] = try #require(try await harness.kube.create(.pods, namespace: "default", pod).uid)
+            }
+            let allPublished = await harness.eventually(within: 30) { () -> Bool? in
+                for (node, uid) in uids {
+                    guard await harness.agentMessages.json(LinkTopic.desiredIndex(node: node).path)?[path: "pods", uid] != nil else { return nil }
+                }
+                return true
+            }
+            #expect(allPublished == true, "\(harness.relayLogs)")
+            let allReady = await harness.eventually { () -> Bool? in
+                for node in Self.nodes where await harness.readyStatus(node) != "True" { return nil }
+                return true
+            }
+            #expect(allReady == true, "\(harness.relayLogs)")
+
+            // Both replicas act: each owns some nodes (rendezvous over r1, r2).
+            let owners = Dictionary(grouping: Self.nodes) { Rendezvous.owner(of: $0, among: ["r1", "r2"])! }
+            let victim = owners["r1"] != nil ? "r1" : "r2"
+            let survivor = victim == "r1" ? "r2" : "r1"
+            let moved = owners[victim] ?? []
+            // Let a few renewals land, then kill the victim without a chance to clean up.
+            try await Task.sleep(for: .seconds(2))
+            let killedAt = Date()
+            harness.relay(victim)?.kill9()
+
+            let takenOver = await harness.eventually(within: RelayHarness.leaseDuration + 10) { () -> Bool? in
+                for node in moved {
+                    guard let renew = await harness.lease(node)?[path: "spec", "renewTime"]?.stringValue.flatMap(Timestamps.parse),
+                          renew > killedAt.addingTimeInterval(0.5) else { return nil }
+                }
+                return true
+            }
+            #expect(takenOver == true, "\(harness.relayLogs)")
+            #expect(Date().timeIntervalSince(killedAt) < RelayHarness.leaseDuration + 10)
+            // Nothing desired was republished, let alone changed.
+            let republished = await harness.agentMessages.received(after: killedAt, prefix: "kinglet/v1/nodes/")
+                .filter { $0.topic.contains("/desired/") }
+            #expect(republished.isEmpty, "republished: \(republished.map(\.topic))")
+            for node in Self.nodes { #expect(await harness.readyStatus(node) == "True") }
+
+            // The survivor acts for the moved nodes: a new pod there is relayed.
+            if let node = moved.first {
+                var pod = harness.pod("late")
+                pod["spec"]?["nodeName"] = .string(node)
+                let uid = try #require(try await harness.kube.create(.pods, namespace: "default", pod).uid)
+                let message = await harness.eventually { await harness.agentMessages.json(LinkTopic.desiredPod(node: node, uid: uid).path) }
+                #expect(message != nil, "\(harness.relayLogs)")
+            }
+
+            // A clean stop releases the membership Lease: a third replica takes over at once.
+            try harness.startRelay("r3")
+            let joined = await harness.eventually { harness.relay(survivor)?.output.contains("members: r3, \(survivor)") == true
+                || harness.relay(survivor)?.output.contains("members: \(survivor), r3") == true ? true : nil }
+            #expect(joined == true, "\(harness.relayLogs)")
+            #expect(harness.relay(survivor)?.stop() == 0)
+            do {
+                _ = try await harness.kube.get(.leases, namespace: "kinglet-system", name: "kinglet-relay-\(survivor)")
+                Issue.record("the stopped replica's membership lease is still there")
+            } catch KubeError.notFound {}
+            let stoppedAt = Date()
+            let allMoved = await harness.eventually(within: 10) { () -> Bool? in
+                for node in Self.nodes {
+                    guard let renew = await harness.lease(node)?[path: "spec", "renewTime"]?.stringValue.flatMap(Timestamps.parse),
+                          renew > stoppedAt else { return nil }
+                }
+                return true
+            }
+            #expect(allMoved == true, "\(harness.relayLogs)")
+        }
+    }
+}
