@@ -312,8 +312,11 @@ public final class MQTTSession {
         return Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue()
     }
 
+    /// libmosquitto's text for a code, without its trailing period.
     static func describe(_ rc: Int32) -> String {
-        String(cString: mosquitto_strerror(rc))
+        var text = String(cString: mosquitto_strerror(rc))
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
     }
 }
 
