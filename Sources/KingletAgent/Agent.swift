@@ -191,6 +191,9 @@ final class Agent {
         if let failure = link.start() {
             throw AgentStartError(message: "cloud link: \(failure.description)", status: AgentMain.exitUsage)
         }
+        // libmosquitto's wake-up socket pair must not leak into containers either (its
+        // broker socket is marked by the link itself, after every connect).
+        _ = kinglet_cloexec_inherited_descriptors()
     }
 
     /// docs/protocol.md rules 2-4: new pods go to the cache (and their files to the state

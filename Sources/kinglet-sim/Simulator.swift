@@ -1,7 +1,8 @@
-/// kinglet-sim: device simulators (Modbus RTU, ZNP, H4 BLE) for the demo and the tests,
-/// driven by the real protocol bytes on pseudo-terminals. Full Swift.
+/// kinglet-sim: simulators for the demo, the tests and the benchmarks. Full Swift.
 ///
-/// This build has its command line only; each simulator arrives with its protocol's issue.
+/// `nodes`: many simulated boards, each a real KingletLink client with its own node name,
+/// all on one event loop. Device simulators (Modbus RTU, ZNP, H4 BLE) arrive with their
+/// protocols.
 import ArgumentParser
 
 @main
@@ -10,12 +11,8 @@ struct Simulator: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "kinglet-sim",
-        abstract: "Simulates the devices a Kinglet board talks to.",
-        discussion: "No simulator is in this build yet: each lands with its protocol.",
-        version: version
+        abstract: "Simulates the boards and devices Kinglet talks to.",
+        version: version,
+        subcommands: [SimulatedNodesCommand.self]
     )
-
-    func run() throws {
-        throw ValidationError("no simulator is in this build yet (see --help)")
-    }
 }
