@@ -5,6 +5,7 @@
 /// discovery, server-side tables). Test support, not product.
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOSSL

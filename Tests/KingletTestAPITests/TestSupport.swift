@@ -75,8 +75,8 @@ func runTool(_ executable: String, _ arguments: [String], environment: [String: 
     let folder = try BuiltProducts.temporaryFolder("tool")
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let outPath = folder + "/out", errPath = folder + "/err"
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: outPath)
     process.standardError = FileHandle(forWritingAtPath: errPath)
     if let input {
