@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import KingletTestPeers
 
 /// The whole system on loopback, as `make demo` runs it: a throwaway CA, mosquitto with the
@@ -24,7 +27,7 @@ final class CloudStack {
         let server = try ca.server()
         let relayIdentity = try ca.client(commonName: "kinglet-relay")
         let tlsPort = try Loopback.freePort()
-        let generated = try ShortCommand.run(BuiltProducts.path("kinglet-relay"), [
+        let generated = try PeerProcess.run(BuiltProducts.path("kinglet-relay"), [
             "broker-config", "--out", folder + "/broker", "--port", String(tlsPort), "--bind-address", "127.0.0.1",
             "--cafile", ca.certificate, "--certfile", server.certificate, "--keyfile", server.key,
             "--persistence-location", folder + "/broker/", "--user", "root",  // the test folder is root's
@@ -73,7 +76,7 @@ final class CloudStack {
 
     /// `kubectl` against the test API server; nil when it timed out.
     func kubectl(_ arguments: [String], within seconds: Double = 30) throws -> CommandResult {
-        try ShortCommand.run("/usr/bin/env", ["kubectl", "--kubeconfig", api.kubeconfigPath] + arguments, within: seconds)
+        try PeerProcess.run("/usr/bin/env", ["kubectl", "--kubeconfig", api.kubeconfigPath] + arguments, within: seconds)
     }
 
     /// GET on the API, decoded; nil on 404.
