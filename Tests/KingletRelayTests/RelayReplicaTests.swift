@@ -20,7 +20,8 @@ import Testing
             for (number, node) in Self.nodes.enumerated() {
                 var pod = harness.pod("p\(number)")
                 pod["spec"]?["nodeName"] = .string(node)
-                uids[node] = try #require(try await harness.kube.create(.pods, namespace: "default", pod).uid)
+                let created = try await harness.kube.create(.pods, namespace: "default", pod)
+                uids[node] = try #require(created.uid)
             }
             let allPublished = await harness.eventually(within: 30) { () -> Bool? in
                 for (node, uid) in uids {
