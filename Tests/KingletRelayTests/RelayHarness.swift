@@ -18,6 +18,7 @@ final class RelayHarness: @unchecked Sendable {
     let folder: String
     private var relays: [String: PeerProcess] = [:]
     private var consumer: Task<Void, Never>?
+    private var heartbeats: [Heartbeats] = []
 
     init(_ label: String, bookmarks: Double = 5) throws {
         folder = try BuiltProducts.temporaryFolder("relay-\(label)")
@@ -74,6 +75,7 @@ final class RelayHarness: @unchecked Sendable {
     func relay(_ id: String) -> PeerProcess? { relays[id] }
 
     func stop() async {
+        for beats in heartbeats { beats.cancel() }
         for relay in relays.values { relay.stop() }
         consumer?.cancel()
         agent.stop()
@@ -105,14 +107,12 @@ final class RelayHarness: @unchecked Sendable {
         publish(.heartbeat(node: node), #"{"v":1,"time":"2026-11-30T10:00:10Z"}"#, retain: false)
     }
 
-    /// Sends heartbeats for `nodes` every second until the returned task is cancelled.
-    func keepBeating(_ nodes: [String]) -> Task<Void, Never> {
-        Task {
-            while !Task.isCancelled {
-                for node in nodes { self.heartbeat(node) }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+    /// Sends heartbeats for `nodes` every second until `cancel()`. A thread of its own, not a
+    /// task: other tests block the cooperative pool, and a late heartbeat is a silent board.
+    func keepBeating(_ nodes: [String]) -> Heartbeats {
+        let beats = Heartbeats(nodes: nodes, harness: self)
+        heartbeats.append(beats)
+        return beats
     }
 
     // MARK: Waiting
@@ -176,4 +176,24 @@ actor MessageLog {
     func received(after date: Date, prefix: String) -> [Message] {
         messages.filter { $0.at > date && $0.topic.hasPrefix(prefix) }
     }
+}
+
+/// The agents' heartbeat loop (see RelayHarness.keepBeating).
+final class Heartbeats: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+
+    init(nodes: [String], harness: RelayHarness) {
+        let thread = Thread { [self] in
+            while !lock.withLock({ stopped }) {
+                for node in nodes { harness.heartbeat(node) }
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+        thread.start()
+    }
+
+    func cancel() { lock.withLock { stopped = true } }
+
+    deinit { cancel() }
 }

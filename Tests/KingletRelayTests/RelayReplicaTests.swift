@@ -20,7 +20,8 @@ import Testing
             for (number, node) in Self.nodes.enumerated() {
                 var pod = harness.pod("p\(number)")
                 pod["spec"]?["nodeName"] = .string(node)
-                uids[node] = try #require(try await harness.kube.create(.pods, namespace: "default", pod).uid)
+                let created = try await harness.kube.create(.pods, namespace: "default", pod)
+                uids[node] = try #require(created.uid)
             }
             let allPublished = await harness.eventually(within: 30) { () -> Bool? in
                 for (node, uid) in uids {
@@ -88,6 +89,44 @@ import Testing
                 return true
             }
             #expect(allMoved == true, "\(harness.relayLogs)")
+        }
+    }
+
+    @Test func restartedRelayRepublishesNothing() async throws {
+        try await RelayHarness.with("restart") { harness in
+            try harness.startRelay("first")
+            harness.comeOnline("edge-1")
+            _ = try await harness.kube.create(.secrets, namespace: "default", [
+                "apiVersion": "v1", "kind": "Secret", "metadata": ["name": "creds", "namespace": "default"],
+                "data": ["token": .string(Data("abc".utf8).base64EncodedString())],
+            ])
+            var pod = harness.pod("web")
+            pod["spec"]?["volumes"] = [["name": "creds", "secret": ["secretName": "creds"]]]
+            let created = try await harness.kube.create(.pods, namespace: "default", pod)
+            let uid = try #require(created.uid)
+            let index = await harness.eventually { () -> JSONValue? in
+                let index = await harness.agentMessages.json(LinkTopic.desiredIndex(node: "edge-1").path)
+                return index?[path: "pods", uid] != nil ? index : nil
+            }
+            #expect(index != nil, "\(harness.relayLogs)")
+            #expect(harness.relay("first")?.stop() == 0)
+
+            let restartedAt = Date()
+            let second = try harness.startRelay("second")
+            try second.waitForOutput("now acting for", within: 20)
+            // Let it reconcile everything it owns, then check it sent nothing new.
+            try await Task.sleep(for: .seconds(2))
+            let sent = await harness.agentMessages.received(after: restartedAt, prefix: "kinglet/v1/nodes/edge-1/desired/")
+            #expect(sent.isEmpty, "republished: \(sent.map(\.topic))")
+            // It does act: a change to the secret is a change to the pod's files.
+            _ = try await harness.kube.patch(.secrets, namespace: "default", name: "creds", type: .merge,
+                                             ["data": ["token": .string(Data("xyz".utf8).base64EncodedString())]])
+            let changed = await harness.eventually { () -> String? in
+                let message = await harness.agentMessages.json(LinkTopic.desiredPod(node: "edge-1", uid: uid).path)
+                return message?[path: "files", "creds", "token"]?.stringValue == Data("xyz".utf8).base64EncodedString()
+                    ? message?["specHash"]?.stringValue : nil
+            }
+            #expect(changed != nil && changed != index?[path: "pods", uid]?.stringValue)
         }
     }
 }
