@@ -37,8 +37,17 @@ final class CloudStack {
                                    folder: folder + "/broker")
         brokerURL = "mqtts://127.0.0.1:\(tlsPort)"
         do {
-            api = try TestAPIPeer.start(label: label, token: "e2e-token")
+            // No token: kubectl sends bearer tokens over https only, and the stand-in serves http.
+            api = try TestAPIPeer.start(label: label)
         } catch {
+            broker.stop()
+            throw error
+        }
+        // What `kubectl apply -f deploy/relay-rbac.yaml` creates first: the replicas' namespace.
+        do {
+            try Self.createNamespace("kinglet-system", api: api)
+        } catch {
+            api.stop()
             broker.stop()
             throw error
         }
@@ -55,6 +64,16 @@ final class CloudStack {
             broker.stop()
             throw error
         }
+    }
+
+    private static func createNamespace(_ name: String, api: TestAPIPeer) throws {
+        var request = URLRequest(url: URL(string: api.url + "/api/v1/namespaces")!)
+        request.httpMethod = "POST"
+        if let token = api.token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"\#(name)"}}"#.utf8)
+        let status = try send(request).1
+        guard status == 201 || status == 409 else { throw PeerError("creating namespace \(name): HTTP \(status)") }
     }
 
     private static func startRelay(_ arguments: [String], log: String) throws -> PeerProcess {
@@ -82,8 +101,7 @@ final class CloudStack {
     /// GET on the API, decoded; nil on 404.
     func get(_ path: String) throws -> [String: Any]? {
         var request = URLRequest(url: URL(string: api.url + path)!)
-        request.setValue("Bearer e2e-token", forHTTPHeaderField: "Authorization")
-        let (data, status) = try Self.send(request)
+                let (data, status) = try Self.send(request)
         if status == 404 { return nil }
         guard status == 200 else { throw PeerError("GET \(path): HTTP \(status): \(String(decoding: data, as: UTF8.self))") }
         return try JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -94,8 +112,7 @@ final class CloudStack {
     func send(_ method: String, _ path: String, _ body: [String: Any], contentType: String = "application/json") throws -> Int {
         var request = URLRequest(url: URL(string: api.url + path)!)
         request.httpMethod = method
-        request.setValue("Bearer e2e-token", forHTTPHeaderField: "Authorization")
-        request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+                request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         request.httpBody = try JSONSerialization.data(withJSONObject: body)
         return try Self.send(request).1
     }
