@@ -1,21 +1,19 @@
-/// kinglet-sim: device simulators (Modbus RTU, ZNP, H4 BLE) for the demo and the tests,
-/// driven by the real protocol bytes on pseudo-terminals. Full Swift.
+/// kinglet-sim: simulators for the demo, the tests and the benchmarks. Full Swift.
 ///
-/// This build has its command line only; each simulator arrives with its protocol's issue.
+/// `nodes` simulates a fleet of boards on the agent's own cloud link (`KingletLink.CloudLink`,
+/// every board's client on one epoll loop, one thread): each board connects, reports a node
+/// status, and reports every pod the relay sends it Running without starting anything.
+/// The device simulators (Modbus RTU, ZNP, H4 BLE) arrive with their protocols' issues.
 import ArgumentParser
 
 @main
 struct Simulator: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = "0.2.0"
 
     static let configuration = CommandConfiguration(
         commandName: "kinglet-sim",
-        abstract: "Simulates the devices a Kinglet board talks to.",
-        discussion: "No simulator is in this build yet: each lands with its protocol.",
-        version: version
+        abstract: "Simulates what a Kinglet deployment talks to: boards (for the relay), and later devices.",
+        version: version,
+        subcommands: [NodesCommand.self]
     )
-
-    func run() throws {
-        throw ValidationError("no simulator is in this build yet (see --help)")
-    }
 }
