@@ -273,6 +273,9 @@ def run_scale(count, log=print):
                                               "--log-level", "warning"])
         wait_port(api_port, 60, "kinglet-testapi")
         api = API(f"http://127.0.0.1:{api_port}")
+        # deploy/relay-rbac.yaml creates the relay's namespace (its membership Lease lives there).
+        api.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                   "metadata": {"name": "kinglet-system"}})
         broker_port = free_port()
         # Anonymous plain MQTT on loopback without an ACL: the link sends no MQTT username,
         # which the generated config's plain listener would need (see kinglet-sim nodes --help).
@@ -372,8 +375,10 @@ def main():
     results = {}
     for count in counts:
         print(f"scale: {count} node(s)", flush=True)
-        results.update(run_scale(count))
-        print(json.dumps({k: v for k, v in results.items() if k.startswith(f"scale.{count}.")}, indent=1), flush=True)
+        figures = run_scale(count)
+        results.update(figures)
+        for key, figure in figures.items():
+            print(f"  {key:<44} {str(figure['value']):>12} {figure['unit']}", flush=True)
     print(json.dumps(results, indent=1))
 
 

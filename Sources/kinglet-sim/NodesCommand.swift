@@ -129,7 +129,7 @@ struct NodesCommand: ParsableCommand {
         do throws(LoopError) {
             status = try SimulatedFleet(plan: plan).run()
         } catch {
-            fputs("kinglet-sim: event loop failed: \(error.description)\n", stderr)
+            print("kinglet-sim: event loop failed: \(error.description)")
             throw ExitCode(1)
         }
         if status != 0 { throw ExitCode(status) }
@@ -145,6 +145,6 @@ struct NodesCommand: ParsableCommand {
             raised.rlim_cur = limit.rlim_max
             if setrlimit(resource, &raised) == 0 { limit = raised }
         }
-        return limit.rlim_cur == RLIM_INFINITY ? Int.max : Int(limit.rlim_cur)
+        return limit.rlim_cur >= rlim_t(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
 }

@@ -173,7 +173,7 @@ final class SimulatedFleet {
     private func summary() {
         let now = tally()
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         let cpuText = String(Int(cpu * 10) / 10) + "." + String(Int(cpu * 10) % 10)
         say("kinglet-sim: summary after \(elapsedText): \(now.started)/\(plan.count) board(s) started, \(now.connected) connected, "
@@ -215,7 +215,7 @@ final class SimulatedFleet {
 
     private func say(_ line: String) {
         print(line)
-        fflush(stdout)
+        fflush(nil) // stdout is a pipe or file under the bench: block-buffered otherwise
     }
 }
 

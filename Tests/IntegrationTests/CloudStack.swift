@@ -39,6 +39,15 @@ final class CloudStack {
             broker.stop()
             throw error
         }
+        // deploy/relay-rbac.yaml creates the relay's namespace (its membership Leases live there).
+        do {
+            let status = try Self.createNamespace("kinglet-system", api: api)
+            guard status == 201 || status == 409 else { throw PeerError("creating namespace kinglet-system: HTTP \(status)") }
+        } catch {
+            api.stop()
+            broker.stop()
+            throw error
+        }
         relayArguments = [
             "run", "--kubeconfig", api.kubeconfigPath, "--broker", brokerURL,
             "--ca-file", ca.certificate, "--cert-file", relayIdentity.certificate, "--key-file", relayIdentity.key,
@@ -74,6 +83,15 @@ final class CloudStack {
     /// `kubectl` against the test API server; nil when it timed out.
     func kubectl(_ arguments: [String], within seconds: Double = 30) throws -> CommandResult {
         try ShortCommand.run("/usr/bin/env", ["kubectl", "--kubeconfig", api.kubeconfigPath] + arguments, within: seconds)
+    }
+
+    private static func createNamespace(_ name: String, api: TestAPIPeer) throws -> Int {
+        var request = URLRequest(url: URL(string: api.url + "/api/v1/namespaces")!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer e2e-token", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": name]])
+        return try send(request).1
     }
 
     /// GET on the API, decoded; nil on 404.
