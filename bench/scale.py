@@ -8,7 +8,8 @@ For each N it reports:
   to the moment a pod watch opened before the creates delivers it Running (p50, p99, max);
 - the relay's RSS and CPU, per connected node, over a steady window;
 - the worst Lease age seen in kube-node-lease (every lease must be renewed before its
-  40 s duration runs out);
+  40 s duration runs out), and the median age in the last sample;
+- the API's write rate (etcd revisions per second) over the steady window;
 - the CPU share of every process (relay, test API, etcd, mosquitto, simulator) over the
   steady window, and the machine's idle share, to show what limits the next N.
 
@@ -136,12 +137,13 @@ def ready_nodes(api, prefix):
     return count
 
 
-def worst_lease_age(api, prefix):
-    """The oldest renewTime among the simulated nodes' leases, in seconds (micro-second
-    renew times are read at full precision)."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    worst = 0.0
-    for lease in api.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases").get("items", []):
+def lease_ages(api, prefix):
+    """Seconds since each simulated node's lease was last renewed (micro-second renew
+    times read at full precision), measured after the list returned."""
+    items = api.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases").get("items", [])
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    ages = []
+    for lease in items:
         if not lease["metadata"]["name"].startswith(prefix):
             continue
         renew = lease.get("spec", {}).get("renewTime")
@@ -150,8 +152,15 @@ def worst_lease_age(api, prefix):
         stamp = datetime.datetime.strptime(renew.rstrip("Z").split(".")[0], "%Y-%m-%dT%H:%M:%S")
         fraction = renew.rstrip("Z").split(".")[1] if "." in renew else "0"
         seconds = stamp.replace(tzinfo=datetime.timezone.utc).timestamp() + float("0." + fraction)
-        worst = max(worst, now.timestamp() - seconds)
-    return worst
+        ages.append(now - seconds)
+    return ages
+
+
+def etcd_revision(port):
+    """etcd's current revision: one per write, so its rate is the API's write rate."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v3/maintenance/status", data=b"{}", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return int(json.loads(response.read())["header"]["revision"])
 
 
 def cpu_seconds(pid):
@@ -240,9 +249,11 @@ def figure(value, unit):
 
 def sim_commands(count, broker_port):
     """One `kinglet-sim nodes` per BOARDS_PER_SIM boards (see the module's doc)."""
+    processes = -(-count // BOARDS_PER_SIM)
+    share = -(-count // processes)  # as even as possible
     commands, first = [], 1
     while first <= count:
-        size = min(BOARDS_PER_SIM, count - first + 1)
+        size = min(share, count - first + 1)
         rate = CONNECT_RATE * size / count  # the whole fleet connects at CONNECT_RATE
         commands.append([RELEASE + "/kinglet-sim", "nodes", "--count", str(size), "--first", str(first),
                          "--prefix", PREFIX, "--broker", f"mqtt://127.0.0.1:{broker_port}",
@@ -303,17 +314,22 @@ def run_scale(count, log=print):
         cpu_start = {name: cpu_seconds(child.pid) for name, child in watched.items()}
         sim_start = sum(cpu_seconds(child.pid) for child in sims)
         busy_start, total_start = machine_cpu()
+        revision_start = etcd_revision(etcd_port)
         t_start = time.monotonic()
-        worst_age, rss = 0.0, []
+        worst_age, rss, ages = 0.0, [], []
         while time.monotonic() - t_start < STEADY_SECONDS:
-            worst_age = max(worst_age, worst_lease_age(api, PREFIX))
+            ages = lease_ages(api, PREFIX)
+            worst_age = max([worst_age] + ages)
             rss.append(rss_kib(relay.pid))
             time.sleep(max(2, count / 2000))
         window = time.monotonic() - t_start
+        writes_per_s = (etcd_revision(etcd_port) - revision_start) / window
         shares = {name: (cpu_seconds(child.pid) - cpu_start[name]) / window for name, child in watched.items()}
         shares["sim"] = (sum(cpu_seconds(child.pid) for child in sims) - sim_start) / window
         busy_end, total_end = machine_cpu()
         machine_busy = (busy_end - busy_start) / max(1, total_end - total_start)
+        # What else ran meanwhile (other users of this machine): it shares the cores.
+        others = max(0.0, machine_busy * os.cpu_count() - sum(shares.values()))
 
         # Pod delivery: a watch opened first, then pods created at POD_RATE on random nodes.
         listed = api.get("/api/v1/namespaces/default/pods")
@@ -338,7 +354,7 @@ def run_scale(count, log=print):
             watch.stop()
         running_at = watch.running_at()
         ms = [(running_at[name] - created[name]) * 1000 for name in created if name in running_at]
-        worst_age = max(worst_age, worst_lease_age(api, PREFIX))
+        worst_age = max([worst_age] + lease_ages(api, PREFIX))
         results = {
             key("nodes_ready_s"): figure(round(registration_s, 2), "s"),
             key("pods_created"): figure(len(created), "pods"),
@@ -351,8 +367,11 @@ def run_scale(count, log=print):
             key("relay_cpu_cores"): figure(round(shares["relay"], 3), "cores"),
             key("relay_cpu_per_node_millicores"): figure(round(shares["relay"] * 1000 / count, 4), "millicores"),
             key("worst_lease_age_s"): figure(round(worst_age, 1), "s"),
+            key("lease_age_p50_s"): figure(round(statistics.median(ages), 1) if ages else None, "s"),
             key("lease_duration_s"): figure(40, "s"),
+            key("api_writes_per_s"): figure(round(writes_per_s, 1), "writes/s"),
             key("machine_busy_share"): figure(round(machine_busy, 3), "ratio"),
+            key("other_processes_cpu_cores"): figure(round(others, 3), "cores"),
         }
         for name in ("testapi", "etcd", "mosquitto", "sim"):
             results[key(f"{name}_cpu_cores")] = figure(round(shares[name], 3), "cores")
