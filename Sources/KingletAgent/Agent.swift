@@ -109,11 +109,13 @@ final class Agent {
 
         let restored = RestoredPods.fromCache(cache, log: log)
         if !restored.isEmpty { log.info("restoring \(restored.count) pod(s) from the cache \(config.paths.cacheFile)") }
-        apply(restored: restored, staticPods: staticPods)
-        log.info("\(staticPods.count) static pod(s) from \(config.paths.staticPods)")
+        // The link first: unusable TLS files stop the agent before any pod starts. Nothing
+        // it receives is handled before the loop runs.
         if let cloud = config.cloud {
             try startLink(cloud, stateFolder: stateFolder)
         }
+        apply(restored: restored, staticPods: staticPods)
+        log.info("\(staticPods.count) static pod(s) from \(config.paths.staticPods)")
         do {
             statusServer = try StatusSocketServer(path: config.paths.socket, loop: loop) { [self] line in self.answer(line) }
         } catch {
@@ -191,6 +193,9 @@ final class Agent {
         if let failure = link.start() {
             throw AgentStartError(message: "cloud link: \(failure.description)", status: AgentMain.exitUsage)
         }
+        // libmosquitto's wake-up socket pair must not leak into containers either (its
+        // broker socket is marked by the link itself, after every connect).
+        _ = kinglet_cloexec_inherited_descriptors()
     }
 
     /// docs/protocol.md rules 2-4: new pods go to the cache (and their files to the state

@@ -1,4 +1,3 @@
-import CKingletSystem
 import CMosquitto
 import KingletCore
 
@@ -70,8 +69,6 @@ public final class MQTTSession {
             return LinkSetupError(message: "cannot create the MQTT client")
         }
         handle = created
-        // Its wake-up socket pair must not leak into containers either.
-        _ = kinglet_cloexec_inherited_descriptors()
         _ = mosquitto_int_option(created, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
         mosquitto_connect_callback_set(created) { _, userdata, code in
             MQTTSession.from(userdata)?.notes.append(.connack(code))
@@ -312,8 +309,11 @@ public final class MQTTSession {
         return Unmanaged<MQTTSession>.fromOpaque(userdata).takeUnretainedValue()
     }
 
+    /// libmosquitto's text for a code, without its trailing period.
     static func describe(_ rc: Int32) -> String {
-        String(cString: mosquitto_strerror(rc))
+        var text = String(cString: mosquitto_strerror(rc))
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
     }
 }
 

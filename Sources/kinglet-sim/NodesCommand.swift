@@ -61,6 +61,9 @@ struct NodesCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds between progress lines.", valueName: "seconds"))
     var progressSeconds: Double = 5
 
+    @Option(help: ArgumentHelp("Stop (as on SIGTERM) after this many seconds; 0 runs until a signal.", valueName: "seconds"))
+    var seconds: Double = 0
+
     @Flag(help: "Print every link message (connects, disconnects, skipped payloads).")
     var verbose = false
 
@@ -74,6 +77,7 @@ struct NodesCommand: ParsableCommand {
         guard first >= 0, first <= 99_999_999 - count else { throw ValidationError("--first must be between 0 and 99999999 - count") }
         guard connectRate > 0 else { throw ValidationError("--connect-rate must be positive") }
         guard progressSeconds > 0 else { throw ValidationError("--progress-seconds must be positive") }
+        guard seconds >= 0 else { throw ValidationError("--seconds must not be negative") }
         guard podStartMs >= 0 else { throw ValidationError("--pod-start-ms must not be negative") }
         if let problem = Self.prefixProblem(prefix) { throw ValidationError("--prefix: \(problem)") }
     }
@@ -124,7 +128,8 @@ struct NodesCommand: ParsableCommand {
         let plan = FleetPlan(count: count, first: first, prefix: prefix, host: address.host, port: address.port,
                              useTLS: address.useTLS, caFile: caFile ?? "", certFile: certFile ?? "", keyFile: keyFile ?? "",
                              connectRate: connectRate, podStartDelay: .milliseconds(Int64(podStartMs)),
-                             progressInterval: .milliseconds(Int64(progressSeconds * 1000)), verbose: verbose)
+                             progressInterval: .milliseconds(Int64(progressSeconds * 1000)),
+                             runFor: seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : nil, verbose: verbose)
         let status: Int32
         do throws(LoopError) {
             status = try SimulatedFleet(plan: plan).run()

@@ -19,6 +19,8 @@ struct FleetPlan {
     var connectRate: Double
     var podStartDelay: KingletCore.Duration
     var progressInterval: KingletCore.Duration
+    /// Stop by itself after this long (nil: on a signal only).
+    var runFor: KingletCore.Duration?
     var verbose: Bool
 
     func nodeName(_ index: Int) -> String { FleetPlan.nodeName(prefix: prefix, index: index) }
@@ -69,6 +71,9 @@ final class SimulatedFleet {
             + "\(nodeStatus.architecture), pod start \(plan.podStartDelay.nanoseconds / 1_000_000) ms")
         startDue()
         scheduleProgress()
+        if let runFor = plan.runFor {
+            loop.schedule(after: runFor) { [unowned self] in if !self.stopping { self.beginStop("time is up") } }
+        }
         try loop.run()
         for board in boards { board.close() }
         return setupFailures > 0 ? 1 : 0
@@ -80,7 +85,10 @@ final class SimulatedFleet {
         guard !stopping else { return }
         let elapsed = Double(loop.now.since(began).nanoseconds) / 1e9
         let due = min(plan.count, Int(elapsed * plan.connectRate) + 1)
-        while boards.count < due { startBoard() }
+        // A loop that fell behind catches up in bounded steps, not one long dispatch.
+        let step = max(1, Int(plan.connectRate / 20))
+        let target = min(due, boards.count + step)
+        while boards.count < target { startBoard() }
         if boards.count < plan.count {
             loop.schedule(after: SimulatedFleet.tick) { [unowned self] in self.startDue() }
         }
@@ -191,9 +199,13 @@ final class SimulatedFleet {
             loop.stop()
             return
         }
+        beginStop(signal.name)
+    }
+
+    private func beginStop(_ why: String) {
         stopping = true
         stopBegan = loop.now
-        say("kinglet-sim: \(signal.name): stopping")
+        say("kinglet-sim: \(why): stopping")
         summary()
         for board in boards { board.link.stop() }
         waitForDisconnects()

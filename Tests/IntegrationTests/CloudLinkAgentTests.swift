@@ -44,8 +44,7 @@ import Testing
         let board = try TemporaryBoard(node: Self.node, extraConfig: "cloud: {broker: \"mqtt://127.0.0.1:\(broker.port)\"}")
         defer { board.remove() }
         let client = AgentStatusClient(socket: board.socket)
-        let statuses = try relay.subscribe(Self.root + "status/pods/#", within: 240, logPath: board.folder + "/statuses.log")
-        try statuses.waitUntilSubscribed()
+        let statusTopic = Self.root + "status/pods/\(Self.uid)"
 
         // 1. The relay's retained pod and index: the pod runs, with its env and files.
         try relay.publish(Self.root + "desired/pods/\(Self.uid)", Self.podMessage(hash: "00000000000000a1", greeting: "hello from the relay"), retain: true)
@@ -59,9 +58,9 @@ import Testing
         #expect(logs.output == "hello from the relay\n")
         let file = board.folder + "/state/pods/\(Self.uid)/volumes/config/app.conf"
         #expect((try? String(contentsOfFile: file, encoding: .utf8)) == "listen 8080\n")
-        #expect(Loopback.eventually(within: 10) {
-            statuses.lines.contains { $0.hasPrefix(Self.root + "status/pods/\(Self.uid) ") && $0.contains(#""phase":"Running""#) } ? true : nil
-        } == true)
+        let status = relay.waitForRetained(statusTopic, within: 15, folder: board.folder) { $0.contains(#""phase":"Running""#) }
+        #expect(status?.contains(#""phase":"Running""#) == true, "\(status ?? "no status")")
+        #expect(status?.contains(#""specHash":"00000000000000a1""#) == true)
         #expect(link(board.socket)?["connected"] as? Bool == true)
 
         // 2. Broker killed and back: the agent reconnects; the container is not restarted.
@@ -90,10 +89,9 @@ import Testing
         #expect(PodJSON.pid(client.pods()?["web"], "web") == offlinePID)
 
         // 4. An index without the pod: it stops (with the deleting grace) and `removed` goes up.
-        let removed = try relay.subscribe(Self.root + "status/pods/#", within: 60, logPath: board.folder + "/removed.log")
-        try removed.waitUntilSubscribed()
         try relay.publish(Self.root + "desired/index", #"{"v":1,"pods":{},"deleting":{"\#(Self.uid)":1}}"#, retain: true)
-        #expect(removed.waitFor(Self.root + #"status/pods/\#(Self.uid) {"v":1,"uid":"\#(Self.uid)","namespace":"default","name":"web","removed":true}"#, within: 20))
+        let removed = #"{"v":1,"uid":"\#(Self.uid)","namespace":"default","name":"web","removed":true}"#
+        #expect(relay.waitForRetained(statusTopic, within: 20, folder: board.folder) { $0 == removed } == removed)
         #expect(client.waitFor(within: 10) { $0["web"] == nil } != nil)
         #expect(!isAlive(offlinePID))
         #expect(!FileManager.default.fileExists(atPath: file))
@@ -121,18 +119,23 @@ import Testing
               keyFile: \(identity.key)
             """)
         defer { board.remove() }
-        let online = try MosquittoClient(port: broker.port)
-            .subscribe(Self.root + "status/online", within: 30, logPath: board.folder + "/online.log")
-        try online.waitUntilSubscribed()
-        let agent = AgentProcess(["run", "--config", board.configPath])
+        let relay = MosquittoClient(port: broker.port)
+        let topic = Self.root + "status/online"
+        var agent = AgentProcess(["run", "--config", board.configPath])
         try agent.start()
         defer { if agent.process.isRunning { kill(agent.process.processIdentifier, SIGKILL); agent.process.waitUntilExit() } }
-        #expect(Loopback.eventually(within: 20) {
-            online.lines.contains { $0.hasPrefix(Self.root + #"status/online {"v":1,"online":true"#) } ? true : nil
-        } == true)
-        // A clean stop says so itself.
+        let online = relay.waitForRetained(topic, within: 20, folder: board.folder) { $0.hasPrefix(#"{"v":1,"online":true"#) }
+        #expect(online?.hasPrefix(#"{"v":1,"online":true,"since":""#) == true, "\(online ?? "nothing")")
+        // Killed: the broker publishes the will.
+        kill(agent.process.processIdentifier, SIGKILL)
+        agent.process.waitUntilExit()
+        #expect(relay.waitForRetained(topic, within: 10, folder: board.folder) { $0 == #"{"v":1,"online":false}"# } == #"{"v":1,"online":false}"#)
+        // Back, then a clean stop says so itself.
+        agent = AgentProcess(["run", "--config", board.configPath])
+        try agent.start()
+        #expect(relay.waitForRetained(topic, within: 20, folder: board.folder) { $0.hasPrefix(#"{"v":1,"online":true"#) } != nil)
         #expect(stopAgent(agent)?.status == 0)
-        #expect(online.waitFor(Self.root + #"status/online {"v":1,"online":false}"#, within: 10))
+        #expect(relay.retained(topic, folder: board.folder) == #"{"v":1,"online":false}"#)
         #expect(broker.log.contains("as kinglet-\(Self.node)"))
     }
 
@@ -148,5 +151,12 @@ import Testing
         let missing = try #require(try AgentProcess.run(["run", "--config", tls.configPath], within: 20))
         #expect(missing.status == 2)
         #expect(missing.error.contains("cloud.caFile: required for an mqtts:// broker"))
+        let absent = try TemporaryBoard(node: Self.node, extraConfig: "cloud: {broker: \"mqtts://127.0.0.1:1\", caFile: no-ca.crt, certFile: no.crt, keyFile: no.key}")
+        defer { absent.remove() }
+        try absent.write(manifest: "a.yaml", "metadata: {name: a}\nspec: {containers: [{name: c, image: /bin/sh, command: [/bin/sh, -c, exec sleep 1000]}]}\n")
+        let unusable = try #require(try AgentProcess.run(["run", "--config", absent.configPath], within: 20))
+        #expect(unusable.status == 2)
+        #expect(unusable.error.contains("cloud link: cannot use the TLS files"))
+        #expect(!unusable.error.contains("static pod(s)"), "no pod starts before the link is set up")
     }
 }
