@@ -19,7 +19,8 @@ is stopped and reaped; every wait is bounded.
 
 Environment: BENCH_SCALE_STEADY (seconds of the steady window, default 45),
 BENCH_SCALE_PODS (pods created per N, default 100), BENCH_SCALE_POD_RATE (creates per
-second, default 50), BENCH_SCALE_CONNECT_RATE (simulator connects per second, default 500).
+second, default 50), BENCH_SCALE_CONNECT_RATE (simulator connects per second, default 500),
+BENCH_SCALE_RELAY_ARGS (extra `kinglet-relay run` arguments, for experiments).
 A simulator process holds at most (hard open-files limit - 64) / 3 boards (libmosquitto
 keeps a socket pair per client besides its connection), so a larger N is split over
 several `kinglet-sim nodes --first K` processes, each one loop and one thread.
@@ -47,6 +48,8 @@ STEADY_SECONDS = float(os.environ.get("BENCH_SCALE_STEADY", "45"))
 POD_COUNT = int(os.environ.get("BENCH_SCALE_PODS", "100"))
 POD_RATE = float(os.environ.get("BENCH_SCALE_POD_RATE", "50"))
 CONNECT_RATE = float(os.environ.get("BENCH_SCALE_CONNECT_RATE", "500"))
+# Extra `kinglet-relay run` arguments, for experiments (e.g. "--write-concurrency 128").
+RELAY_ARGS = os.environ.get("BENCH_SCALE_RELAY_ARGS", "").split()
 PREFIX = "sim-"
 # The hard limit is the most a process may raise its open-files limit to.
 HARD_FILES = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -298,7 +301,7 @@ def run_scale(count, log=print):
         wait_port(broker_port, 30, "mosquitto")
         relay = processes.start("relay", [RELEASE + "/kinglet-relay", "run", "--kubeconfig", kubeconfig,
                                           "--broker", f"mqtt://127.0.0.1:{broker_port}", "--replica-id", "bench-0",
-                                          "--log-level", "warning"], preexec_fn=raise_files)
+                                          "--log-level", "warning"] + RELAY_ARGS, preexec_fn=raise_files)
         began = time.monotonic()
         sims = [processes.start(f"sim-{index}", command, preexec_fn=raise_files)
                 for index, command in enumerate(sim_commands(count, broker_port))]
