@@ -85,7 +85,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "kinglet-sim", dependencies: [
-            "KingletLink", "KingletEpoll", "KingletCore", "KingletDocument", "KingletPod",
+            "KingletLink", "KingletEpoll", "KingletCore", "KingletDocument", "KingletPod", "KingletConfig", "CKingletSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -109,11 +109,13 @@ final class Agent {
 
         let restored = RestoredPods.fromCache(cache, log: log)
         if !restored.isEmpty { log.info("restoring \(restored.count) pod(s) from the cache \(config.paths.cacheFile)") }
-        apply(restored: restored, staticPods: staticPods)
-        log.info("\(staticPods.count) static pod(s) from \(config.paths.staticPods)")
+        // The link first: unusable TLS files stop the agent before any pod starts. Nothing
+        // it receives is handled before the loop runs.
         if let cloud = config.cloud {
             try startLink(cloud, stateFolder: stateFolder)
         }
+        apply(restored: restored, staticPods: staticPods)
+        log.info("\(staticPods.count) static pod(s) from \(config.paths.staticPods)")
         do {
             statusServer = try StatusSocketServer(path: config.paths.socket, loop: loop) { [self] line in self.answer(line) }
         } catch {

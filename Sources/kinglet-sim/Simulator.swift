@@ -1,18 +1,19 @@
 /// kinglet-sim: simulators for the demo, the tests and the benchmarks. Full Swift.
 ///
-/// `nodes`: many simulated boards, each a real KingletLink client with its own node name,
-/// all on one event loop. Device simulators (Modbus RTU, ZNP, H4 BLE) arrive with their
-/// protocols.
+/// `nodes` simulates a fleet of boards on the agent's own cloud link (`KingletLink.CloudLink`,
+/// every board's client on one epoll loop, one thread): each board connects, reports a node
+/// status, and reports every pod the relay sends it Running without starting anything.
+/// The device simulators (Modbus RTU, ZNP, H4 BLE) arrive with their protocols' issues.
 import ArgumentParser
 
 @main
 struct Simulator: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = "0.2.0"
 
     static let configuration = CommandConfiguration(
         commandName: "kinglet-sim",
-        abstract: "Simulates the boards and devices Kinglet talks to.",
+        abstract: "Simulates what a Kinglet deployment talks to: boards (for the relay), and later devices.",
         version: version,
-        subcommands: [SimulatedNodesCommand.self]
+        subcommands: [NodesCommand.self]
     )
 }

@@ -151,5 +151,12 @@ import Testing
         let missing = try #require(try AgentProcess.run(["run", "--config", tls.configPath], within: 20))
         #expect(missing.status == 2)
         #expect(missing.error.contains("cloud.caFile: required for an mqtts:// broker"))
+        let absent = try TemporaryBoard(node: Self.node, extraConfig: "cloud: {broker: \"mqtts://127.0.0.1:1\", caFile: no-ca.crt, certFile: no.crt, keyFile: no.key}")
+        defer { absent.remove() }
+        try absent.write(manifest: "a.yaml", "metadata: {name: a}\nspec: {containers: [{name: c, image: /bin/sh, command: [/bin/sh, -c, exec sleep 1000]}]}\n")
+        let unusable = try #require(try AgentProcess.run(["run", "--config", absent.configPath], within: 20))
+        #expect(unusable.status == 2)
+        #expect(unusable.error.contains("cloud link: cannot use the TLS files"))
+        #expect(!unusable.error.contains("static pod(s)"), "no pod starts before the link is set up")
     }
 }
