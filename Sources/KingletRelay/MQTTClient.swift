@@ -83,6 +83,8 @@ public final class MQTTClient: @unchecked Sendable {
     private var subscriptions: [(pattern: String, qos: Int32)] = []
     private var started = false
     private var stopped = false
+    private var accepted = false
+    private var attempts = 0
     private let networkLoopDone = DispatchSemaphore(value: 0)
 
     private static let libraryInit: Void = { mosquitto_lib_init(); return () }()
@@ -145,6 +147,7 @@ public final class MQTTClient: @unchecked Sendable {
     public func start(keepalive: Int32 = 30) throws(RelayConfigError) {
         lock.lock()
         started = true
+        attempts += 1
         lock.unlock()
         mosquitto_threaded_set(handle, true)
         let result = mosquitto_connect_async(handle, broker.host, Int32(broker.port), keepalive)
@@ -166,11 +169,11 @@ public final class MQTTClient: @unchecked Sendable {
         var delay = 1.0
         while !isStopped {
             let result = mosquitto_loop(handle, 1000, 1)
-            if result == MOSQ_ERR_SUCCESS.rawValue {
-                delay = 1
-                continue
-            }
+            if result == MOSQ_ERR_SUCCESS.rawValue { continue }
             if isStopped { break }
+            // Back to 1 s only after the broker accepted a connection: one that takes the
+            // TCP connection and then refuses CONNECT must not be hammered every second.
+            if takeAccepted() { delay = 1 }
             let pause = delay * Double.random(in: 0.8...1.2)
             var slept = 0.0
             while slept < pause && !isStopped {
@@ -179,6 +182,9 @@ public final class MQTTClient: @unchecked Sendable {
             }
             delay = min(delay * 2, 30)
             if isStopped { break }
+            lock.lock()
+            attempts += 1
+            lock.unlock()
             let again = mosquitto_reconnect(handle)
             if again != MOSQ_ERR_SUCCESS.rawValue {
                 logger.debug("mqtt: reconnect to \(broker) failed: \(String(cString: mosquitto_strerror(again)))")
@@ -186,6 +192,18 @@ public final class MQTTClient: @unchecked Sendable {
         }
         networkLoopDone.signal()
     }
+
+    /// Whether a connection was accepted since the last call.
+    private func takeAccepted() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let was = accepted
+        accepted = false
+        return was
+    }
+
+    /// Connection attempts made so far (the first and every reconnect).
+    public var connectionAttempts: Int { lock.withLock { attempts } }
 
     private var isStopped: Bool {
         lock.lock()
@@ -235,6 +253,7 @@ public final class MQTTClient: @unchecked Sendable {
         }
         lock.lock()
         let current = subscriptions
+        accepted = true
         lock.unlock()
         // Subscribed from the callback, before anything else is sent on this connection,
         // so the broker's retained messages come before any marker the relay publishes.
