@@ -36,7 +36,14 @@ public final class APIClient: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body.serialized))
         }
-        let response = try await http.execute(request, timeout: .seconds(timeout))
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: .seconds(timeout))
+        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
+            // A pooled keep-alive connection the server closed as the request went out (a
+            // race of HTTP/1.1 itself): the request never reached it, so send it once more.
+            response = try await http.execute(request, timeout: .seconds(timeout))
+        }
         let buffer = try await response.body.collect(upTo: 1 << 28)
         let bytes = Array(buffer.readableBytesView)
         let json = (try? JSONParser.parse(bytes)) ?? .string(String(decoding: bytes, as: UTF8.self))
