@@ -112,7 +112,6 @@ public actor Informer {
                     logger.debug("listed \(resource.plural)", metadata: ["count": "\(list.items.count)", "rv": "\(list.resourceVersion)"])
                 }
                 let started = Date()
-                var received = 0
                 // Jitter spreads the re-watches of many informers and replicas.
                 let timeout = watchTimeout * Int.random(in: 100...120) / 100
                 try await client.watch(resource, namespace: namespace, labelSelector: labelSelector,
@@ -120,7 +119,7 @@ public actor Informer {
                                        timeoutSeconds: timeout) { event in
                     await self.deliver(event, handler: handler)
                 }
-                received = receivedSinceWatch
+                let received = receivedSinceWatch
                 receivedSinceWatch = 0
                 // A stream that ends at once with nothing in it is a failure in disguise.
                 if received == 0 && Date().timeIntervalSince(started) < 1 {

@@ -37,7 +37,10 @@ public final class KubeClient: Sendable {
     public init(config: KubeConfig, logger: Logger = Logger(label: "kinglet.kube"),
                 requestTimeout: TimeAmount = .seconds(30)) throws(KubeConfigError) {
         self.config = config
-        self.logger = logger
+        // AsyncHTTPClient logs every request at debug: too much for a relay's debug log.
+        var httpLogger = logger
+        httpLogger.logLevel = max(logger.logLevel, .info)
+        self.logger = httpLogger
         self.requestTimeout = requestTimeout
         self.token = TokenSource(token: config.token, file: config.tokenFile)
         var tls: TLSConfiguration? = nil

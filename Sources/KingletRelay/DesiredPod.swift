@@ -13,6 +13,7 @@ public struct DesiredPod: Sendable, Equatable {
 /// message is the kubelet's wording, shown as the containers' waiting message.
 public struct ConfigProblem: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

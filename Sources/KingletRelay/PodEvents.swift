@@ -8,6 +8,13 @@ public struct DerivedEvent: Sendable, Equatable {
     public var type: String
     /// The container it concerns (its fieldPath is `spec.containers{name}`).
     public var container: String
+
+    public init(reason: String, message: String, type: String, container: String) {
+        self.reason = reason
+        self.message = message
+        self.type = type
+        self.container = container
+    }
 }
 
 /// Derives Events from successive pod statuses (docs/protocol.md, "Events"): the agent
@@ -67,7 +74,8 @@ public struct EventBook: Sendable {
         public var firstTimestamp: String
     }
 
-    private var entries: [String: Entry] = [:]
+    /// pod uid -> (event identity -> entry), so a pod's events are forgotten in one step.
+    private var entries: [String: [String: Entry]] = [:]
     private let replicaID: String
 
     public init(replicaID: String) { self.replicaID = replicaID }
@@ -84,9 +92,9 @@ public struct EventBook: Sendable {
         let podName = pod.name ?? ""
         let identity = [uid, event.reason, event.container, event.message].joined(separator: "\u{0}")
         let name = podName + "." + FNV1a64.hex(FNV1a64.hash(Array(identity.utf8)))
-        var entry = entries[identity] ?? Entry(name: name, count: 0, firstTimestamp: now)
+        var entry = entries[uid]?[identity] ?? Entry(name: name, count: 0, firstTimestamp: now)
         entry.count += 1
-        entries[identity] = entry
+        entries[uid, default: [:]][identity] = entry
         let object: JSONValue = [
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["name": .string(name), "namespace": .string(namespace)],
@@ -105,6 +113,6 @@ public struct EventBook: Sendable {
 
     /// Forgets a pod's events (it is gone).
     public mutating func forget(uid: String) {
-        entries = entries.filter { !$0.key.hasPrefix(uid + "\u{0}") }
+        entries.removeValue(forKey: uid)
     }
 }

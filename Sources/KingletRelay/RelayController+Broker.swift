@@ -150,17 +150,15 @@ extension RelayController {
         let object = NodeStatusBuilder.newNode(name: node, labels: labels, taint: options.edgeTaint)
         let labelPatch: JSONValue = ["metadata": ["labels": .object(labels.mapValues { .string($0) })]]
         logger.info("node \(node): creating the Node")
-        do {
-            writes.submit("node/\(node)") {
-                do {
-                    _ = try await client.create(.nodes, object)
-                } catch KubeError.conflict {
-                    // It exists without our label (so outside the informer): label it.
-                    _ = try await client.patch(.nodes, name: node, type: .merge, labelPatch)
-                } catch {
-                    await self.nodeCreationFailed(node)
-                    throw error
-                }
+        writes.submit("node/\(node)") {
+            do {
+                _ = try await client.create(.nodes, object)
+            } catch KubeError.conflict {
+                // It exists without our label (so outside the informer): label it.
+                _ = try await client.patch(.nodes, name: node, type: .merge, labelPatch)
+            } catch {
+                await self.nodeCreationFailed(node)
+                throw error
             }
         }
     }
@@ -171,13 +169,11 @@ extension RelayController {
         guard let report = boards[node]?.report, nodes[node] != nil else { return }
         let patch = NodeStatusBuilder.statusPatch(report: report, now: Timestamps.rfc3339(Date()))
         let client = self.client
-        do {
-            writes.submit("nodestatus/\(node)") {
-                do {
-                    _ = try await client.patch(.nodes, name: node, subresource: "status", type: .merge, patch)
-                } catch KubeError.notFound {
-                    // Not created yet: the Node's ADDED event writes the status.
-                }
+        writes.submit("nodestatus/\(node)") {
+            do {
+                _ = try await client.patch(.nodes, name: node, subresource: "status", type: .merge, patch)
+            } catch KubeError.notFound {
+                // Not created yet: the Node's ADDED event writes the status.
             }
         }
     }
@@ -188,12 +184,10 @@ extension RelayController {
         guard let conditions = NodeStatusBuilder.unknownConditions(current[path: "status", "conditions"]?.arrayValue ?? [], now: now) else { return }
         let patch: JSONValue = ["status": ["conditions": .array(conditions)]]
         let client = self.client
-        do {
-            writes.submit("nodestatus/\(node)") {
-                do {
-                    _ = try await client.patch(.nodes, name: node, subresource: "status", type: .merge, patch)
-                } catch KubeError.notFound {}
-            }
+        writes.submit("nodestatus/\(node)") {
+            do {
+                _ = try await client.patch(.nodes, name: node, subresource: "status", type: .merge, patch)
+            } catch KubeError.notFound {}
         }
     }
 
@@ -216,21 +210,19 @@ extension RelayController {
         let newLease = lease
         let client = self.client
         let namespace = Self.nodeLeaseNamespace
-        do {
-            writes.submit("lease/\(node)") {
-                if exists {
-                    do {
-                        _ = try await client.patch(.leases, namespace: namespace, name: node, type: .merge, ["spec": spec])
-                        return
-                    } catch KubeError.notFound {}
-                }
+        writes.submit("lease/\(node)") {
+            if exists {
                 do {
-                    _ = try await client.create(.leases, namespace: namespace, newLease)
-                } catch KubeError.conflict {
                     _ = try await client.patch(.leases, namespace: namespace, name: node, type: .merge, ["spec": spec])
-                }
-                await self.nodeLeaseExists(node)
+                    return
+                } catch KubeError.notFound {}
             }
+            do {
+                _ = try await client.create(.leases, namespace: namespace, newLease)
+            } catch KubeError.conflict {
+                _ = try await client.patch(.leases, namespace: namespace, name: node, type: .merge, ["spec": spec])
+            }
+            await self.nodeLeaseExists(node)
         }
     }
 

@@ -85,7 +85,11 @@ public actor RelayController {
         self.eventBook = EventBook(replicaID: options.replicaID)
     }
 
-    var syncTopic: String { "kinglet/v1/relays/\(options.memberLeaseName)/sync" }
+    /// The marker the relay sends itself after subscribing: the broker delivers it after
+    /// every retained message of the subscriptions made before it, so its arrival means
+    /// "the retained view is complete". It sits under the status tree the relay may write
+    /// (docs/broker.md), at a "node" name no real Node can have (a leading underscore).
+    var syncTopic: String { "kinglet/v1/nodes/_\(options.memberLeaseName)/status/relay-sync" }
 
     /// Starts the informers, the broker link and the ticker; returns at once.
     public func start() throws {
@@ -103,7 +107,6 @@ public actor RelayController {
         }
         mqtt.subscribe(LinkTopic.allDesired)
         mqtt.subscribe(LinkTopic.allStatus)
-        mqtt.subscribe(syncTopic)
         let events = mqtt.events
         tasks.append(Task {
             for await event in events { await self.handle(mqtt: event) }

@@ -58,6 +58,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("At most this many API writes at once.", valueName: "count"))
     var writeConcurrency = 32
 
+    @Option(help: ArgumentHelp("Server-side timeout of each watch request, in seconds (the informers then watch again from the last resourceVersion).", valueName: "seconds"))
+    var watchTimeout = 300
+
     @Option(help: ArgumentHelp("How long to retry reaching the API server at start before giving up (exit 1).", valueName: "seconds"))
     var startupTimeout: Double = 10
 
@@ -68,6 +71,7 @@ struct RunCommand: AsyncParsableCommand {
         guard leaseDuration > 0, renewInterval > 0, renewInterval < leaseDuration else {
             throw ValidationError("--renew-interval must be positive and shorter than --lease-duration")
         }
+        guard watchTimeout > 0 else { throw ValidationError("--watch-timeout must be positive") }
         guard writeConcurrency > 0 else { throw ValidationError("--write-concurrency must be positive") }
     }
 
@@ -93,6 +97,7 @@ struct RunCommand: AsyncParsableCommand {
             relayOptions.leaseDuration = leaseDuration
             relayOptions.renewInterval = renewInterval
             relayOptions.writeConcurrency = writeConcurrency
+            relayOptions.watchTimeout = watchTimeout
             if let edgeTaint { relayOptions.edgeTaint = try Taint(parsing: edgeTaint) }
             options = relayOptions
             if !brokerURL.usesTLS && !brokerURL.isLoopback {
