@@ -93,6 +93,7 @@ let package = Package(
         // launchers of the real peers (etcd, mosquitto, our binaries).
         .target(name: "KingletTestAPI", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),

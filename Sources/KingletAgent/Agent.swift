@@ -184,6 +184,8 @@ final class Agent {
             return running
         }
         link.cachedHash = { [self] uid in self.cache.specHash(uid: uid) }
+        // A pod the index dropped is still the node's until its containers are gone.
+        link.holdsPod = { [self] uid in self.relayPods[uid] != nil || self.manager.specHash(of: uid) != nil }
         link.apply = { [self] plan in self.applyRelayPlan(plan, stateFolder: stateFolder) }
         link.nodeStatus = { [self] in
             self.nodeStatusPayload.make(facts: self.nodeFacts.facts(runtimeReady: true), labels: self.config.nodeLabels,

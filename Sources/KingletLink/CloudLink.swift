@@ -49,6 +49,8 @@ public final class CloudLink {
     private var sinceNanoseconds: Int64
     private var lastLoggedError = ""
     private var waitingCount = 0
+    /// Pods being deleted already reported `removed` (kept while `deleting` lists them).
+    private var reportedRemoved: Set<String> = []
 
     // The agent's side.
     /// uid -> spec hash of the relay pods the node runs (or is starting).
@@ -57,6 +59,9 @@ public final class CloudLink {
     public var cachedHash: (String) -> UInt64? = { _ in nil }
     /// Makes the plan real: cache first, then start; stops with their grace periods.
     public var apply: (RelayPlan) -> Void = { _ in }
+    /// Whether the node still has a relay pod, running or still stopping (nil: `runningPods`
+    /// says it all). A pod being deleted that it does not have is reported `removed`.
+    public var holdsPod: ((String) -> Bool)? = nil
     /// The `status/node` payload as it is now.
     public var nodeStatus: () -> [UInt8] = { [] }
     public var log: (LinkLogLevel, String) -> Void = { _, _ in }
@@ -98,6 +103,7 @@ public final class CloudLink {
 
     /// A relay pod stopped because the index dropped it.
     public func podRemoved(uid: String, namespace: String, name: String) {
+        reportedRemoved.insert(uid)
         outbox.put(uid, .removed(namespace: namespace, name: name))
         scheduleFlush()
     }
@@ -117,6 +123,7 @@ public final class CloudLink {
         session.close()
         runningPods = { [:] }
         cachedHash = { _ in nil }
+        holdsPod = nil
         apply = { _ in }
         nodeStatus = { [] }
         log = { _, _ in }
@@ -258,5 +265,17 @@ public final class CloudLink {
         guard let plan = reconciler.plan(running: runningPods(), cachedHash: cachedHash) else { return }
         waitingCount = plan.waiting.count
         if plan.changesSomething { apply(plan) }
+        reportAbsent(plan.absent)
+    }
+
+    /// Pods being deleted that the node does not have go up as `removed` once each, so the
+    /// relay finishes their deletion (a pod still stopping is reported when it is gone).
+    private func reportAbsent(_ uids: [String]) {
+        let deleting = reconciler.index?.deleting ?? [:]
+        reportedRemoved = reportedRemoved.filter { deleting[$0] != nil }
+        for uid in uids where !reportedRemoved.contains(uid) && holdsPod?(uid) != true {
+            let pod = reconciler.messages[uid]?.pod.metadata
+            podRemoved(uid: uid, namespace: pod?.namespace ?? "", name: pod?.name ?? "")
+        }
     }
 }

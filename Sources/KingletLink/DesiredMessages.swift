@@ -177,12 +177,15 @@ public enum DesiredMessages {
         return value
     }
 
-    /// A uid the agent can use as a cache key and a topic level: 1 to 40 bytes of letters,
-    /// digits, '-', '.' and '_', and not a static pod's.
+    /// A uid the agent can use as a cache key, a folder name and a topic level: 1 to 40 bytes
+    /// of letters, digits, '-', '.' and '_', not starting with '.', and not a static pod's.
     public static func uidProblem(_ uid: String) -> String? {
         if uid.isEmpty { return "empty uid" }
         if uid.utf8.count > 40 { return "uid longer than 40 bytes" }
         if uid.hasPrefix("static-") { return "uid '\(uid)' is reserved for static pods" }
+        // It names a folder (<state>/pods/<uid>, removed with the pod): "." or ".." would be
+        // the pods folder or the state folder itself.
+        if uid.hasPrefix(".") { return "uid '\(uid)' starts with '.'" }
         for byte in uid.utf8 {
             let ok = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")

@@ -28,11 +28,16 @@ public struct RelayPlan: Equatable {
     public var stops: [Stop] = []
     /// Listed, not running, and neither a message nor a cached record has its hash yet.
     public var waiting: [String] = []
+    /// Being deleted (`deleting`) and not running here: never started, or already stopped
+    /// (its `removed` lost with a restart). As a kubelet does, the node says they are gone,
+    /// or the API would keep them Terminating for ever.
+    public var absent: [String] = []
 
-    public init(entries: [Entry] = [], stops: [Stop] = [], waiting: [String] = []) {
+    public init(entries: [Entry] = [], stops: [Stop] = [], waiting: [String] = [], absent: [String] = []) {
         self.entries = entries
         self.stops = stops
         self.waiting = waiting
+        self.absent = absent
     }
 
     /// Whether applying it changes anything.
@@ -99,6 +104,7 @@ public final class DesiredStateReconciler {
         for uid in running.keys.sorted() where index.pods[uid] == nil {
             plan.stops.append(RelayPlan.Stop(uid: uid, graceSeconds: index.deleting[uid]))
         }
+        for uid in index.deleting.keys.sorted() where running[uid] == nil { plan.absent.append(uid) }
         return plan
     }
 }

@@ -62,8 +62,8 @@ public struct BrokerTLSFiles: Sendable, Equatable {
     }
 }
 
-/// A full-Swift wrapper over libmosquitto for the relay. libmosquitto runs its own network
-/// thread (`mosquitto_loop_start`), which reconnects by itself; its callbacks are bridged
+/// A full-Swift wrapper over libmosquitto for the relay. One network thread of ours drives
+/// `mosquitto_loop` and reconnects (see `runNetworkLoop`); libmosquitto's callbacks are bridged
 /// into an `AsyncStream` of `MQTTEvent`s. Subscriptions are made again on every connect
 /// (the session is clean: the broker re-sends what is retained, which resynchronises the
 /// relay's view after an outage).
@@ -83,6 +83,9 @@ public final class MQTTClient: @unchecked Sendable {
     private var subscriptions: [(pattern: String, qos: Int32)] = []
     private var started = false
     private var stopped = false
+    private var accepted = false
+    private var attempts = 0
+    private let networkLoopDone = DispatchSemaphore(value: 0)
 
     private static let libraryInit: Void = { mosquitto_lib_init(); return () }()
 
@@ -139,21 +142,73 @@ public final class MQTTClient: @unchecked Sendable {
         if isStarted { mosquitto_subscribe(handle, nil, pattern, qos) }
     }
 
-    /// Connects in the background; libmosquitto's thread retries until it gets through.
+    /// Connects in the background on the relay's own network thread, which retries until it
+    /// gets through and after every loss.
     public func start(keepalive: Int32 = 30) throws(RelayConfigError) {
         lock.lock()
         started = true
+        attempts += 1
         lock.unlock()
+        mosquitto_threaded_set(handle, true)
         let result = mosquitto_connect_async(handle, broker.host, Int32(broker.port), keepalive)
         if result != MOSQ_ERR_SUCCESS.rawValue {
             // Not fatal: the broker may be down or the name not resolvable yet; the loop retries.
             logger.warning("mqtt: first connection to \(broker) failed (\(String(cString: mosquitto_strerror(result)))); retrying")
         }
-        let loop = mosquitto_loop_start(handle)
-        guard loop == MOSQ_ERR_SUCCESS.rawValue else {
-            throw RelayConfigError("mqtt: cannot start the network thread: \(String(cString: mosquitto_strerror(loop)))")
+        let thread = Thread { [self] in self.runNetworkLoop() }
+        thread.name = "kinglet-relay-mqtt"
+        thread.start()
+    }
+
+    /// libmosquitto's own thread (`mosquitto_loop_start`) gives up for good after a TLS
+    /// error, and OpenSSL 3 reports a broker that vanished mid-connection ("unexpected eof")
+    /// as one: after a broker crash the relay would never reconnect. So the relay drives
+    /// `mosquitto_loop` itself and treats every error as a lost connection, reconnecting
+    /// with exponential back-off (1 s to 30 s, with jitter).
+    private func runNetworkLoop() {
+        var delay = 1.0
+        while !isStopped {
+            let result = mosquitto_loop(handle, 1000, 1)
+            if result == MOSQ_ERR_SUCCESS.rawValue { continue }
+            if isStopped { break }
+            // Back to 1 s only after the broker accepted a connection: one that takes the
+            // TCP connection and then refuses CONNECT must not be hammered every second.
+            if takeAccepted() { delay = 1 }
+            let pause = delay * Double.random(in: 0.8...1.2)
+            var slept = 0.0
+            while slept < pause && !isStopped {
+                usleep(100_000)
+                slept += 0.1
+            }
+            delay = min(delay * 2, 30)
+            if isStopped { break }
+            lock.lock()
+            attempts += 1
+            lock.unlock()
+            let again = mosquitto_reconnect(handle)
+            if again != MOSQ_ERR_SUCCESS.rawValue {
+                logger.debug("mqtt: reconnect to \(broker) failed: \(String(cString: mosquitto_strerror(again)))")
+            }
         }
-        if result != MOSQ_ERR_SUCCESS.rawValue { mosquitto_reconnect_async(handle) }
+        networkLoopDone.signal()
+    }
+
+    /// Whether a connection was accepted since the last call.
+    private func takeAccepted() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let was = accepted
+        accepted = false
+        return was
+    }
+
+    /// Connection attempts made so far (the first and every reconnect).
+    public var connectionAttempts: Int { lock.withLock { attempts } }
+
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
     }
 
     /// Publishes; returns false when libmosquitto refused (not connected: it then is lost,
@@ -178,7 +233,11 @@ public final class MQTTClient: @unchecked Sendable {
         lock.unlock()
         guard first else { return }
         mosquitto_disconnect(handle)
-        mosquitto_loop_stop(handle, false)
+        lock.lock()
+        let running = started
+        lock.unlock()
+        // The loop notices within its 1 s select timeout (or its back-off pause).
+        if running { _ = networkLoopDone.wait(timeout: .now() + 5) }
         continuation.finish()
     }
 
@@ -194,6 +253,7 @@ public final class MQTTClient: @unchecked Sendable {
         }
         lock.lock()
         let current = subscriptions
+        accepted = true
         lock.unlock()
         // Subscribed from the callback, before anything else is sent on this connection,
         // so the broker's retained messages come before any marker the relay publishes.

@@ -19,7 +19,7 @@ extension RelayController {
             mqtt.publish(syncTopic, Array(syncToken.utf8), qos: 1, retain: false)
             logger.info("mqtt: connected; waiting for the retained state")
         case .disconnected(let code):
-            logger.warning("mqtt: disconnected (\(code)); libmosquitto reconnects")
+            logger.warning("mqtt: disconnected (\(code)); reconnecting with back-off")
         case .message(let topic, let payload, let retained):
             if topic == syncTopic {
                 if String(decoding: payload, as: UTF8.self) == syncToken {

@@ -43,6 +43,19 @@ public final class APIClient: Sendable {
         return Reply(status: Int(response.status.code), body: json)
     }
 
+    /// Sends `body` as it is (for malformed-input tests).
+    public func requestRaw(_ method: String, _ path: String, body: String, contentType: String = "application/json") async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .init(rawValue: method)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let buffer = try await response.body.collect(upTo: 1 << 28)
+        let bytes = Array(buffer.readableBytesView)
+        return Reply(status: Int(response.status.code), body: (try? JSONParser.parse(bytes)) ?? .string(String(decoding: bytes, as: UTF8.self)))
+    }
+
     public func get(_ path: String) async throws -> Reply { try await request("GET", path) }
     public func post(_ path: String, _ body: JSON) async throws -> Reply { try await request("POST", path, body: body) }
     public func put(_ path: String, _ body: JSON) async throws -> Reply { try await request("PUT", path, body: body) }

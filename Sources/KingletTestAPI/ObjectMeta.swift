@@ -11,6 +11,12 @@ public enum ObjectMeta {
                       Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
+    /// `metav1.MicroTime` (Lease renewTime): RFC 3339 with microseconds.
+    public static func microTime(_ date: Date = Date()) -> String {
+        let micros = Int((date.timeIntervalSince1970 - date.timeIntervalSince1970.rounded(.down)) * 1_000_000)
+        return String(timestamp(date).dropLast()) + String(format: ".%06dZ", micros)
+    }
+
     public static func parseTimestamp(_ text: String) -> Date? {
         try? Date(text, strategy: .iso8601)
     }

@@ -5,7 +5,10 @@
 /// discovery, server-side tables). Test support, not product.
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOSSL
 
 public struct TestAPIConfiguration: Sendable {
     /// etcd's client URL, e.g. `http://127.0.0.1:2379`.
@@ -19,6 +22,19 @@ public struct TestAPIConfiguration: Sendable {
     public var bookmarkInterval: Double = 5
     /// Where to write a kubeconfig for this server once it listens.
     public var kubeconfigPath: String?
+    /// HTTPS: the serving certificate chain and key (PEM). Without them the server speaks HTTP.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// Client certificates signed by this CA are required (mutual TLS); the bearer token
+    /// is then not asked for.
+    public var clientCAPath: String?
+    /// Written into the kubeconfig: the CA of the serving certificate, and a client
+    /// certificate and key for mutual TLS.
+    public var kubeconfigCAPath: String?
+    public var kubeconfigClientCertificatePath: String?
+    public var kubeconfigClientKeyPath: String?
+
+    var scheme: String { tlsCertificatePath == nil ? "http" : "https" }
 
     public init(etcdEndpoint: String) { self.etcdEndpoint = etcdEndpoint }
 }
@@ -33,16 +49,22 @@ public enum TestAPIServer {
         let store = ObjectStore(etcd: etcd)
         try await waitForEtcd(store, logger: logger)
         try await store.ensureSystemNamespaces()
-        let responder = APIResponder(store: store, token: configuration.token, bookmarkInterval: configuration.bookmarkInterval,
+        let server = try serverBuilder(configuration)
+        let responder = APIResponder(store: store, token: configuration.clientCAPath == nil ? configuration.token : nil, bookmarkInterval: configuration.bookmarkInterval,
                                      serverAddress: "\(configuration.host):\(configuration.port)", logger: logger)
         let app = Application(
             responder: responder,
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kinglet-testapi"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
-                let url = "http://\(configuration.host):\(port)"
+                let url = "\(configuration.scheme)://\(configuration.host):\(port)"
                 if let path = configuration.kubeconfigPath {
-                    do { try Kubeconfig.write(to: path, server: url, token: configuration.token) } catch {
+                    do {
+                        try Kubeconfig.write(to: path, server: url, token: configuration.token, caPath: configuration.kubeconfigCAPath,
+                                             clientCertificatePath: configuration.kubeconfigClientCertificatePath,
+                                             clientKeyPath: configuration.kubeconfigClientKeyPath)
+                    } catch {
                         logger.error("cannot write the kubeconfig \(path): \(error)")
                     }
                 }
@@ -57,6 +79,24 @@ public enum TestAPIServer {
         await etcd.shutdown()
     }
 
+    /// Plain HTTP/1.1, or HTTPS (with client certificates required when a client CA is given).
+    static func serverBuilder(_ configuration: TestAPIConfiguration) throws -> HTTPServerBuilder {
+        guard let certificatePath = configuration.tlsCertificatePath else { return .http1() }
+        guard let keyPath = configuration.tlsKeyPath else { throw TestAPIConfigurationError("--tls-cert needs --tls-key") }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            if let caPath = configuration.clientCAPath {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caPath))
+                tls.certificateVerification = .noHostnameVerification
+            }
+            return try .tls(.http1(), tlsConfiguration: tls)
+        } catch {
+            throw TestAPIConfigurationError("cannot set up TLS from \(certificatePath) and \(keyPath): \(error)")
+        }
+    }
+
     static func waitForEtcd(_ store: ObjectStore, logger: Logger) async throws {
         let deadline = Date().addingTimeInterval(30)
         while true {
@@ -69,17 +109,29 @@ public enum TestAPIServer {
     }
 }
 
+public struct TestAPIConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// A kubeconfig for clients of the test server.
 public enum Kubeconfig {
-    public static func text(server: String, token: String?) -> String {
-        var text = """
+    public static func text(server: String, token: String?, caPath: String? = nil, clientCertificatePath: String? = nil,
+                            clientKeyPath: String? = nil) -> String {
+        var cluster = "    server: \(server)\n"
+        if let caPath { cluster += "    certificate-authority: \(caPath)\n" }
+        var user = ""
+        if let token { user += "    token: \(token)\n" }
+        if let clientCertificatePath, let clientKeyPath {
+            user += "    client-certificate: \(clientCertificatePath)\n    client-key: \(clientKeyPath)\n"
+        }
+        return """
         apiVersion: v1
         kind: Config
         clusters:
         - name: kinglet-testapi
           cluster:
-            server: \(server)
-        contexts:
+        \(cluster)contexts:
         - name: kinglet-testapi
           context:
             cluster: kinglet-testapi
@@ -88,13 +140,13 @@ public enum Kubeconfig {
         current-context: kinglet-testapi
         users:
         - name: kinglet-testapi
-          user:
+          user:\(user.isEmpty ? " {}\n" : "\n" + user)
         """
-        if let token { text += "\n    token: \(token)\n" } else { text += " {}\n" }
-        return text
     }
 
-    public static func write(to path: String, server: String, token: String?) throws {
-        try text(server: server, token: token).write(toFile: path, atomically: true, encoding: .utf8)
+    public static func write(to path: String, server: String, token: String?, caPath: String? = nil,
+                             clientCertificatePath: String? = nil, clientKeyPath: String? = nil) throws {
+        try text(server: server, token: token, caPath: caPath, clientCertificatePath: clientCertificatePath,
+                 clientKeyPath: clientKeyPath).write(toFile: path, atomically: true, encoding: .utf8)
     }
 }

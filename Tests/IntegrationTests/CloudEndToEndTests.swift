@@ -93,11 +93,11 @@ struct CloudEndToEndTests {
         let containerID = PodJSON.containerID(running, "main")
         try check(containerID.hasPrefix("exec://"), "containerID \(containerID)")
         let logs = Loopback.eventually(within: 10) { () -> String? in
-            let result = try? ShortCommand.run(agentPath, ["logs", "hello", "-c", "main", "--config", board.configPath], within: 10)
+            let result = try? PeerProcess.run(agentPath, ["logs", "hello", "-c", "main", "--config", board.configPath], within: 10)
             return result.flatMap { $0.output.contains("GREETING=hello from a ConfigMap") ? $0.output : nil }
         }
         try check(logs != nil, "the container's env lacks the ConfigMap value")
-        let python = try ShortCommand.run("/usr/bin/python3", [
+        let python = try PeerProcess.run("/usr/bin/python3", [
             "-c", """
             import sys
             from kubernetes import client, config

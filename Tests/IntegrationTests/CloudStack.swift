@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import KingletTestPeers
 
 /// The whole system on loopback, as `make demo` runs it: a throwaway CA, mosquitto with the
@@ -24,7 +27,7 @@ final class CloudStack {
         let server = try ca.server()
         let relayIdentity = try ca.client(commonName: "kinglet-relay")
         let tlsPort = try Loopback.freePort()
-        let generated = try ShortCommand.run(BuiltProducts.path("kinglet-relay"), [
+        let generated = try PeerProcess.run(BuiltProducts.path("kinglet-relay"), [
             "broker-config", "--out", folder + "/broker", "--port", String(tlsPort), "--bind-address", "127.0.0.1",
             "--cafile", ca.certificate, "--certfile", server.certificate, "--keyfile", server.key,
             "--persistence-location", folder + "/broker/", "--user", "root",  // the test folder is root's
@@ -34,15 +37,15 @@ final class CloudStack {
                                    folder: folder + "/broker")
         brokerURL = "mqtts://127.0.0.1:\(tlsPort)"
         do {
-            api = try TestAPIPeer.start(label: label, token: "e2e-token")
+            // No token: kubectl sends bearer tokens over https only, and the stand-in serves http.
+            api = try TestAPIPeer.start(label: label)
         } catch {
             broker.stop()
             throw error
         }
-        // deploy/relay-rbac.yaml creates the relay's namespace (its membership Leases live there).
+        // What `kubectl apply -f deploy/relay-rbac.yaml` creates first: the replicas' namespace.
         do {
-            let status = try Self.createNamespace("kinglet-system", api: api)
-            guard status == 201 || status == 409 else { throw PeerError("creating namespace kinglet-system: HTTP \(status)") }
+            try Self.createNamespace("kinglet-system", api: api)
         } catch {
             api.stop()
             broker.stop()
@@ -61,6 +64,16 @@ final class CloudStack {
             broker.stop()
             throw error
         }
+    }
+
+    private static func createNamespace(_ name: String, api: TestAPIPeer) throws {
+        var request = URLRequest(url: URL(string: api.url + "/api/v1/namespaces")!)
+        request.httpMethod = "POST"
+        if let token = api.token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"\#(name)"}}"#.utf8)
+        let status = try send(request).1
+        guard status == 201 || status == 409 else { throw PeerError("creating namespace \(name): HTTP \(status)") }
     }
 
     private static func startRelay(_ arguments: [String], log: String) throws -> PeerProcess {
@@ -82,23 +95,13 @@ final class CloudStack {
 
     /// `kubectl` against the test API server; nil when it timed out.
     func kubectl(_ arguments: [String], within seconds: Double = 30) throws -> CommandResult {
-        try ShortCommand.run("/usr/bin/env", ["kubectl", "--kubeconfig", api.kubeconfigPath] + arguments, within: seconds)
-    }
-
-    private static func createNamespace(_ name: String, api: TestAPIPeer) throws -> Int {
-        var request = URLRequest(url: URL(string: api.url + "/api/v1/namespaces")!)
-        request.httpMethod = "POST"
-        request.setValue("Bearer e2e-token", forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": name]])
-        return try send(request).1
+        try PeerProcess.run("/usr/bin/env", ["kubectl", "--kubeconfig", api.kubeconfigPath] + arguments, within: seconds)
     }
 
     /// GET on the API, decoded; nil on 404.
     func get(_ path: String) throws -> [String: Any]? {
         var request = URLRequest(url: URL(string: api.url + path)!)
-        request.setValue("Bearer e2e-token", forHTTPHeaderField: "Authorization")
-        let (data, status) = try Self.send(request)
+                let (data, status) = try Self.send(request)
         if status == 404 { return nil }
         guard status == 200 else { throw PeerError("GET \(path): HTTP \(status): \(String(decoding: data, as: UTF8.self))") }
         return try JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -109,8 +112,7 @@ final class CloudStack {
     func send(_ method: String, _ path: String, _ body: [String: Any], contentType: String = "application/json") throws -> Int {
         var request = URLRequest(url: URL(string: api.url + path)!)
         request.httpMethod = method
-        request.setValue("Bearer e2e-token", forHTTPHeaderField: "Authorization")
-        request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+                request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         request.httpBody = try JSONSerialization.data(withJSONObject: body)
         return try Self.send(request).1
     }

@@ -101,11 +101,11 @@ struct SimulatedNodesTests {
 
     @Test("kinglet-sim nodes rejects a bad prefix and a plain broker URL off loopback with a clear message")
     func badArgumentsAreRejected() throws {
-        let prefix = try ShortCommand.run(BuiltProducts.path("kinglet-sim"),
+        let prefix = try PeerProcess.run(BuiltProducts.path("kinglet-sim"),
                                           ["nodes", "--count", "1", "--broker", "mqtt://127.0.0.1:1", "--prefix", "Sim_"], within: 10)
         #expect(prefix.status != 0)
         #expect(prefix.output.contains("--prefix"))
-        let remote = try ShortCommand.run(BuiltProducts.path("kinglet-sim"),
+        let remote = try PeerProcess.run(BuiltProducts.path("kinglet-sim"),
                                           ["nodes", "--count", "1", "--broker", "mqtt://192.0.2.1:1883"], within: 10)
         #expect(remote.status != 0)
         #expect(remote.output.contains("loopback"))

@@ -120,6 +120,28 @@ import Testing
         #expect(lines.contains(root + #"status/pods/u2 {"v":1,"uid":"u2","namespace":"default","name":"gone","removed":true}"#))
     }
 
+    @Test func deletingPodTheNodeDoesNotHaveIsReportedRemovedOnceAndAStoppingOneOnlyWhenGone() throws {
+        let harness = try Harness(node: "edge-e")
+        defer { harness.close() }
+        let root = "kinglet/v1/nodes/edge-e/"
+        var stopping: Set<String> = ["slow"]
+        harness.link.holdsPod = { stopping.contains($0) }
+        try harness.client.publish(root + "desired/index", #"{"v":1,"pods":{},"deleting":{"never":30,"slow":30}}"#, retain: true)
+        let folder = harness.broker.folder
+        #expect(try harness.run(within: 10) { harness.link.isConnected })
+        try harness.run(within: 2) { false }
+        #expect(harness.client.retained(root + "status/pods/never", folder: folder)?.contains(#""removed":true"#) == true)
+        #expect(harness.client.retained(root + "status/pods/slow", folder: folder) == nil)
+        // The relay deleted it and cleared the topic; the same index again does not repeat it.
+        try harness.client.publish(root + "status/pods/never", "", retain: true)
+        stopping = []
+        harness.link.podRemoved(uid: "slow", namespace: "default", name: "slow")
+        try harness.client.publish(root + "desired/index", #"{"v":1,"pods":{},"deleting":{"never":30,"slow":30}}"#, retain: true)
+        try harness.run(within: 2) { false }
+        #expect(harness.client.retained(root + "status/pods/slow", folder: folder)?.contains(#""removed":true"#) == true)
+        #expect(harness.client.retained(root + "status/pods/never", folder: folder) == nil)
+    }
+
     @Test func cleanStopPublishesOfflineItself() throws {
         let harness = try Harness(node: "edge-d")
         defer { harness.close() }

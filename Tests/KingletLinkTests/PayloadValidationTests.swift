@@ -67,6 +67,16 @@ import Testing
         #expect(problem(DesiredMessages.index(Array(#"{"v":0,"pods":{}}"#.utf8))) == .wrongVersion)
     }
 
+    @Test func dotUIDsThatWouldNameTheStateFolderAreRejected() {
+        // <state>/pods/<uid> is removed with the pod: ".." would remove the whole state folder.
+        for uid in [".", "..", ".hidden"] {
+            #expect(DesiredMessages.uidProblem(uid) != nil, "\(uid)")
+            #expect(problem(podResult(Fixtures.podJSON(uid: uid), uid: uid)) == .invalid, "\(uid)")
+            #expect(problem(DesiredMessages.index(Array(#"{"v":1,"pods":{"\#(uid)":"01"}}"#.utf8))) == .invalid, "\(uid)")
+        }
+        #expect(DesiredMessages.uidProblem("6f1c2a9e-0b7d.x_1") == nil)
+    }
+
     @Test func rejectionsAreCountedAndLoggedOncePerTopicAndKind() {
         var rejections = PayloadRejections()
         let notJSON = PayloadRejection(.notJSON, "x")

@@ -78,6 +78,17 @@ import Testing
                 == [RelayPlan.Stop(uid: "a", graceSeconds: nil), RelayPlan.Stop(uid: "b", graceSeconds: nil)])
     }
 
+    @Test func deletingPodsTheNodeDoesNotRunArePlannedAsAbsent() {
+        let reconciler = DesiredStateReconciler()
+        reconciler.connectionStarted()
+        reconciler.received(Fixtures.index(["a": 1], deleting: ["never": 30, "running": 5]))
+        let plan = reconciler.plan(running: ["a": 1, "running": 2], cachedHash: noCache)
+        // "never" was never started here: the kubelet would let the API delete it at once.
+        #expect(plan?.absent == ["never"])
+        #expect(plan?.stops == [RelayPlan.Stop(uid: "running", graceSeconds: 5)])
+        #expect(plan?.changesSomething == true)
+    }
+
     @Test func latestIndexWinsWhateverTheOrderOfMessages() {
         // Rule 5, over every order of three messages.
         let events: [(DesiredStateReconciler) -> Void] = [

@@ -101,6 +101,28 @@ struct StorageTests {
         }
     }
 
+    @Test func badRequestsGetStatusErrorsSayingWhy() async throws {
+        try await APIFixture.with("badinput") { api in
+            let broken = try await api.client.request("POST", "/api/v1/namespaces/default/configmaps",
+                                                      body: .string("placeholder"), contentType: "application/json")
+            #expect(broken.status == 400)
+            let raw = try await api.client.requestRaw("POST", "/api/v1/namespaces/default/configmaps", body: "{\"metadata\": {\"name\": \"x\",}")
+            #expect(raw.status == 400)
+            #expect(raw.body["message"]?.stringValue?.contains("line 1, column") == true)
+            let badName = try await api.client.post("/api/v1/namespaces/default/configmaps", ["metadata": ["name": "Not_A_Name"]])
+            #expect(badName.status == 422)
+            #expect(badName.body["reason"]?.stringValue == "Invalid")
+            let wrongKind = try await api.client.post("/api/v1/namespaces/default/configmaps", ["kind": "Secret", "metadata": ["name": "x"]])
+            #expect(wrongKind.status == 400)
+            let badPatch = try await api.client.request("PATCH", "/api/v1/namespaces/default/configmaps/x", body: [:], contentType: "text/plain")
+            #expect(badPatch.status == 415)
+            let unknown = try await api.client.get("/api/v1/widgets")
+            #expect(unknown.status == 404)
+            let badSelector = try await api.client.get("/api/v1/pods?labelSelector=a%20in%20b")
+            #expect(badSelector.status == 400)
+        }
+    }
+
     @Test func paginatedListReturnsEveryItemOnce() async throws {
         try await APIFixture.with("pages") { api in
             for index in 0..<7 {

@@ -8,8 +8,8 @@ final class APIFixture: @unchecked Sendable {
     let peer: TestAPIPeer
     let client: APIClient
 
-    init(label: String, token: String? = nil, bookmarkInterval: Double = 5) throws {
-        peer = try TestAPIPeer.start(label: label, token: token, bookmarkInterval: bookmarkInterval)
+    init(label: String, token: String? = nil, tls: TestAPIPeer.TLSMode = .none, bookmarkInterval: Double = 5) throws {
+        peer = try TestAPIPeer.start(label: label, token: token, tls: tls, bookmarkInterval: bookmarkInterval)
         client = APIClient(baseURL: peer.url, token: token)
     }
 
@@ -19,9 +19,9 @@ final class APIFixture: @unchecked Sendable {
     }
 
     /// Runs `body` against a fresh server and always stops it.
-    static func with(_ label: String, token: String? = nil, bookmarkInterval: Double = 5,
+    static func with(_ label: String, token: String? = nil, tls: TestAPIPeer.TLSMode = .none, bookmarkInterval: Double = 5,
                      _ body: (APIFixture) async throws -> Void) async throws {
-        let fixture = try APIFixture(label: label, token: token, bookmarkInterval: bookmarkInterval)
+        let fixture = try APIFixture(label: label, token: token, tls: tls, bookmarkInterval: bookmarkInterval)
         do { try await body(fixture) } catch {
             await fixture.stop()
             throw error
@@ -75,8 +75,8 @@ func runTool(_ executable: String, _ arguments: [String], environment: [String: 
     let folder = try BuiltProducts.temporaryFolder("tool")
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let outPath = folder + "/out", errPath = folder + "/err"
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: outPath)
     process.standardError = FileHandle(forWritingAtPath: errPath)
     if let input {
