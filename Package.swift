@@ -119,7 +119,7 @@ let package = Package(
             "KingletLoopTesting", "KingletDocument",
         ]),
         .testTarget(name: "KingletStatusSocketTests", dependencies: ["KingletStatusSocket", "KingletEpoll", "KingletCore"]),
-        .testTarget(name: "KingletCacheTests", dependencies: ["KingletCache", "CKingletSystem", "cache-torture-writer", "KingletLoopTesting"]),
+        .testTarget(name: "KingletCacheTests", dependencies: ["KingletCache", "CKingletSystem", "cache-torture-writer", "KingletLoopTesting", "KingletCore", "KingletEpoll"]),
         .testTarget(name: "KingletProbesTests", dependencies: ["KingletProbes", "KingletCore", "KingletEpoll", "KingletLoopTesting", "CKingletSystem"]),
         .testTarget(name: "KingletRuntimeTests", dependencies: [
             "KingletRuntime", "KingletCore", "KingletEpoll", "KingletLoopTesting", "CKingletSystem",

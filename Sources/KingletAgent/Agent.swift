@@ -80,6 +80,14 @@ final class Agent {
         // The cache's writer lock comes first: it proves no other agent owns these
         // containers, so the ones tagged with our cache are a killed predecessor's.
         cache = try Agent.openCache(config.paths.cacheFile, log: log)
+        do {
+            try cache.syncInBackground(on: loop, syncDelay: Agent.injectedSyncDelay(log: log))
+        } catch {
+            throw AgentStartError(message: "cannot start the cache's flusher: \(error.description)", status: AgentMain.exitFailure)
+        }
+        cache.onSyncFailure = { code in
+            log.error("pod cache: msync failed: \(String(cString: kinglet_strerror(code))); commits may not survive a power cut")
+        }
         let leftovers = kinglet_kill_tagged_process_groups(Agent.ownerEntry(config))
         if leftovers > 0 { log.info("stopped \(leftovers) container process group(s) left by a previous run") }
         nodeFacts = NodeFactsReader(stateFolder: FolderListing.parentFolder(of: config.paths.cacheFile),
@@ -164,7 +172,13 @@ final class Agent {
         var desired: [DesiredPod] = []
         for uid in relayPods.keys.sorted() { desired.append(relayPods[uid]!) }
         for item in staticPods { desired.append(DesiredPod(pod: item.pod, specHash: item.specHash)) }
-        manager.apply(desired, gracePeriods: gracePeriods)
+        // A pod starts only from a durable cache record (docs/protocol.md, rule 2), and the
+        // loop does not wait for the disk: the set goes to the pod manager once every record
+        // committed so far is durable. Sets reach it in the order they were made.
+        cache.whenDurable { [self] in
+            guard !self.shuttingDown else { return }
+            self.manager.apply(desired, gracePeriods: gracePeriods)
+        }
     }
 
     // MARK: cloud link
@@ -347,6 +361,7 @@ final class Agent {
     }
 
     func shutdown() {
+        shuttingDown = true
         if let saveTimer { loop.cancel(saveTimer) }
         saveStatuses(limit: Int.max)
         statusServer?.shutdown()
@@ -366,6 +381,15 @@ final class Agent {
     }
 
     // MARK: set-up helpers
+
+    /// KINGLET_FAULT_SYNC_DELAY_MS: fault injection for tests and benchmarks, every cache
+    /// msync first sleeps that long (a slow SD card). Unset or invalid: none.
+    static func injectedSyncDelay(log: AgentLog) -> Duration {
+        guard let value = getenv("KINGLET_FAULT_SYNC_DELAY_MS"), let milliseconds = Int64(String(cString: value)),
+              milliseconds > 0 else { return .zero }
+        log.warning("fault injection: every cache sync takes \(milliseconds) ms more (KINGLET_FAULT_SYNC_DELAY_MS)")
+        return .milliseconds(milliseconds)
+    }
 
     static func ownerEntry(_ config: AgentConfig) -> String { "KINGLET_OWNER=" + config.paths.cacheFile }
 

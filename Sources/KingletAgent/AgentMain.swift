@@ -81,6 +81,7 @@ public enum AgentMain {
 
     static func run(_ options: RunOptions) -> Int32 {
         let log = AgentLog()
+        _ = kinglet_advise_program_random()
         _ = kinglet_ignore_sigpipe()
         _ = kinglet_cloexec_inherited_descriptors()
         let configPath = options.effectiveConfigPath

@@ -25,6 +25,11 @@ enum StatusDocument {
         writer.key("wakeups"); writer.integer(Int64(agent.loop.iterations))
         // The longest single handler or timer run: the worst stall the loop has seen.
         writer.key("longestDispatchMicroseconds"); writer.integer(agent.loop.longestDispatch.nanoseconds / 1000)
+        writer.key("dispatches"); writer.integer(Int64(agent.loop.dispatchTimes.count))
+        writer.key("dispatchP50Microseconds"); writer.integer(agent.loop.dispatchTimes.quantileMicroseconds(0.5))
+        writer.key("dispatchP99Microseconds"); writer.integer(agent.loop.dispatchTimes.quantileMicroseconds(0.99))
+        writer.key("cacheSyncRounds"); writer.integer(Int64(agent.cache.backgroundSyncRounds))
+        writer.key("cachePendingCommits"); writer.integer(Int64(agent.cache.pendingCommits))
         writer.endObject()
         writer.key("conditions")
         writer.beginArray()

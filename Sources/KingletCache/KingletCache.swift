@@ -7,6 +7,7 @@
 /// So after `kill -9` or a power cut at any instant the file opens to each record's old or
 /// new state, never a mix. The byte layout and the rules are in docs/cache-format.md.
 import CKingletSystem
+import KingletCore
 
 /// The open cache: lookups by uid in O(1) without allocating, commits that survive crashes.
 public final class PodCache {
@@ -18,6 +19,8 @@ public final class PodCache {
     private var free: FreeSlots
     private var nextGeneration: UInt64
     private var isOpen = true
+    /// Set by `syncInBackground`: msyncs leave the caller's thread.
+    private var background: BackgroundSync?
     /// What the recovery pass found when the file was opened.
     public let openReport: CacheOpenReport
 
@@ -68,9 +71,12 @@ public final class PodCache {
 
     deinit { close() }
 
-    /// Unmaps the file and drops the writer lock. Later calls fail with `.closed`.
+    /// Makes every pending commit durable, unmaps the file and drops the writer lock. Later
+    /// calls fail with `.closed`.
     public func close() {
         guard isOpen else { return }
+        background?.stop()
+        background = nil
         isOpen = false
         index = [:]
         file.close()
@@ -148,6 +154,45 @@ public final class PodCache {
         let geometry = file.geometry
         file.release(offset: geometry.recordAreaOffset, length: geometry.slotCount * geometry.slotSize)
     }
+
+    // MARK: - Durability off the loop
+
+    /// From now on commits return as soon as their bytes are in the mapping, and a flusher
+    /// thread makes them durable in group-commit rounds watched on `loop`
+    /// (docs/cache-format.md, "Commit off the loop"). `whenDurable` tells when. Under
+    /// `.processCrash` durability nothing is synced, so nothing changes.
+    /// - Parameters:
+    ///   - loop: where rounds finish and start; nil: only `finishPendingCommits` runs them.
+    ///   - syncDelay: fault injection: every msync first sleeps this long.
+    public func syncInBackground(on loop: (any EventLoop)?, syncDelay: Duration = .zero) throws(CacheError) {
+        try checkWritable()
+        guard background == nil, file.syncs else { return }
+        let delay = UInt32(clamping: max(0, syncDelay.nanoseconds / 1_000))
+        let sync = try BackgroundSync(file: file, delayMicroseconds: delay)
+        sync.retire = { [unowned self] slot in self.retire(slot: Int(slot)) }
+        sync.failed = { [unowned self] code in self.onSyncFailure(code) }
+        if let loop { try sync.attach(to: loop) }
+        background = sync
+    }
+
+    /// Calls `callback` once every commit made so far is durable: at once when commits are
+    /// synchronous or none is pending.
+    public func whenDurable(_ callback: @escaping () -> Void) {
+        if let background { background.whenDurable(callback) } else { callback() }
+    }
+
+    /// Commits not yet durable (0 when commits are synchronous).
+    public var pendingCommits: Int { background?.pendingCount ?? 0 }
+
+    /// Background sync rounds finished.
+    public var backgroundSyncRounds: UInt64 { background?.rounds ?? 0 }
+    /// Called on the loop with the errno of a background msync that failed. The round still
+    /// counts (there is nothing better to do than report it): the bytes stay in the page
+    /// cache, so the commits survive a crash of the agent but maybe not a power cut.
+    public var onSyncFailure: (Int32) -> Void = { _ in }
+
+    /// Waits until every pending commit is durable (tools, tests; the agent never calls it).
+    public func finishPendingCommits() { background?.finishSynchronously() }
 
     // MARK: - Writing
 
@@ -231,9 +276,16 @@ public final class PodCache {
                                         kind: view(slot: Int(live))?.kind ?? .pod, uidLength: 0)
         let offset = file.geometry.descriptorOffset(slot: target.slot)
         var uidText = uid
-        uidText.withUTF8 { descriptor.encode(uid: UnsafeRawBufferPointer($0), to: file.base + offset) }
         slotGenerations[target.slot] = generation
         index[uid] = nil
+        if let background {
+            uidText.withUTF8 {
+                background.queue(slot: target.slot, supersedes: Int(live), descriptor: descriptor,
+                                 uid: UnsafeRawBufferPointer($0), isTombstone: true)
+            }
+            return true
+        }
+        uidText.withUTF8 { descriptor.encode(uid: UnsafeRawBufferPointer($0), to: file.base + offset) }
         retire(slot: Int(live))
         // The tombstone's slot is free at once: its generation is the highest, so every older
         // entry of this uid is reused (overwritten) before it (see FreeSlots).
@@ -268,6 +320,16 @@ public final class PodCache {
         let generation = nextGeneration
         let recordOffset = geometry.recordOffset(slot: target.slot)
         let crc = RecordEncoding.write(fields, generation: generation, to: file.base + recordOffset)
+        if let background {
+            nextGeneration += 1
+            let descriptor = SlotDescriptor(generation: generation, recordLength: size, recordCRC: crc, state: .live,
+                                            kind: fields.kind, uidLength: fields.uid.count)
+            background.queue(slot: target.slot, supersedes: previous.map { Int($0) }, descriptor: descriptor, uid: fields.uid)
+            slotGenerations[target.slot] = generation
+            index[uid] = Int32(target.slot)
+            file.release(offset: recordOffset, length: geometry.slotSize)
+            return
+        }
         do throws(CacheError) {
             try file.sync(offset: recordOffset, length: size)
         } catch {

@@ -22,6 +22,8 @@ public final class EpollEventLoop: EventLoop {
 
     /// The longest time one handler or timer callback held the loop, for the benchmarks.
     public private(set) var longestDispatch = Duration.zero
+    /// How long each handler or timer callback held the loop (its stalls), for the benchmarks.
+    public private(set) var dispatchTimes = DurationHistogram()
     /// Wake-ups so far.
     public private(set) var iterations: UInt64 = 0
 
@@ -175,6 +177,7 @@ public final class EpollEventLoop: EventLoop {
         body()
         let spent = Duration(nanoseconds: kinglet_monotonic_ns() - start)
         if spent > longestDispatch { longestDispatch = spent }
+        dispatchTimes.record(spent)
     }
 
     private static func mask(for interest: IOInterest) -> UInt32 {

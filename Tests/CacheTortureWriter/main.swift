@@ -1,10 +1,12 @@
 // A writer process for the cache crash-injection tests: commits records until killed.
 //
-// usage: cache-torture-writer <cache> <seed> <first-version> <uids> <slots> <slot-size> <sync|nosync> [max-ops]
+// usage: cache-torture-writer <cache> <seed> <first-version> <uids> <slots> <slot-size> <sync|nosync|background> [max-ops]
 //
 // Opens (or creates) the cache, prints "ready", then loops: picks a uid and an operation
 // (put, status, remove) from the seeded generator, prints "begin <op> <index> <version>",
-// commits, prints "ack <op> <index> <version>". Every line is one write(2) to stdout, so a
+// commits, prints "ack <op> <index> <version>". "background" commits as the agent does, the
+// msyncs on the flusher thread (record round, then flip round), and acknowledges once
+// `finishPendingCommits` says the commit is durable. Every line is one write(2) to stdout, so a
 // line is either wholly in the output file or not at all when SIGKILL lands. Versions count
 // up from <first-version>, one per operation. Exits when its parent goes away or after
 // <max-ops> operations (0: no limit), so it never outlives the test.
@@ -32,9 +34,10 @@ func fail(_ message: String) -> Never {
 let arguments = CommandLine.arguments
 guard arguments.count >= 8, let seed = UInt64(arguments[2]), let firstVersion = UInt64(arguments[3]),
       let uidCount = Int(arguments[4]), let slotCount = Int(arguments[5]), let slotSize = Int(arguments[6]) else {
-    fail("usage: cache-torture-writer <cache> <seed> <first-version> <uids> <slots> <slot-size> <sync|nosync> [max-ops]")
+    fail("usage: cache-torture-writer <cache> <seed> <first-version> <uids> <slots> <slot-size> <sync|nosync|background> [max-ops]")
 }
 let durability: CacheDurability = arguments[7] == "nosync" ? .processCrash : .powerLoss
+let inBackground = arguments[7] == "background"
 let maximumOperations = arguments.count > 8 ? Int(arguments[8]) ?? 0 : 0
 let parent = getppid()
 
@@ -42,6 +45,7 @@ let cache: PodCache
 do throws(CacheError) {
     cache = try PodCache.open(path: arguments[1], creating: CacheGeometry(slotCount: slotCount, slotSize: slotSize),
                               durability: durability)
+    if inBackground { try cache.syncInBackground(on: nil) }
 } catch {
     fail(error.description)
 }
@@ -70,6 +74,7 @@ while maximumOperations == 0 || operations < maximumOperations {
     } catch {
         fail(error.description)
     }
+    if inBackground { cache.finishPendingCommits() }
     emit("ack " + operation + " " + String(index) + " " + String(version))
     version += 1
     operations += 1

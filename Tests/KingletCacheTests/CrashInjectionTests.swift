@@ -59,9 +59,11 @@ import Testing
         let start = clock.now
 
         while kills < CrashInjectionTests.killLimit && clock.now - start < CrashInjectionTests.timeLimit {
-            // One run in four msyncs (kills then land mostly inside msync); the rest skip it, so
-            // kills land inside the memory writes of the record and the descriptor.
-            let mode = kills % 4 == 0 ? "sync" : "nosync"
+            // One run in four msyncs on the writer's thread (kills then land mostly inside
+            // msync), one in four on the flusher thread as the agent does (kills land between
+            // the record round and the flip round); the rest skip msync, so kills land inside
+            // the memory writes of the record and the descriptor.
+            let mode = kills % 4 == 0 ? "sync" : kills % 4 == 2 ? "background" : "nosync"
             let process = try TortureWriterProcess(
                 arguments: [path, String(random.next()), String(nextVersion), String(CrashInjectionTests.uidCount),
                             String(CrashInjectionTests.geometry.slotCount), String(CrashInjectionTests.geometry.slotSize), mode],

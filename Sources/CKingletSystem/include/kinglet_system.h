@@ -34,6 +34,8 @@
 #include "kinglet_unix.h"
 #include "kinglet_dirs.h"
 #include "kinglet_orphans.h"
+#include "kinglet_memory.h"
+#include "kinglet_flusher.h"
 #include "kinglet_net.h"
 #include "kinglet_text.h"
 
