@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "KingletDocument", dependencies: ["CYAML", "CKingletSystem"]),
         .target(name: "KingletPod", dependencies: ["KingletDocument", "KingletCore"],
                 linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "KingletConfig", dependencies: ["KingletCore", "KingletDocument", "KingletPod", "CKingletSystem"]),
+        .target(name: "KingletConfig", dependencies: ["KingletCore", "KingletDocument", "KingletPod", "KingletDevices", "CKingletSystem"]),
         .target(name: "KingletNode", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletStatusSocket", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletCache", dependencies: ["KingletCore", "CKingletSystem"]),
@@ -46,10 +46,14 @@ let package = Package(
         .target(name: "KingletLink", dependencies: [
             "KingletCore", "KingletDocument", "KingletPod", "CMosquitto", "CKingletSystem",
         ]),
+        // Devices: the KubeEdge Device model and twins, and one target per bus.
+        .target(name: "KingletDevices", dependencies: ["KingletCore", "KingletDocument", "KingletPod"]),
+        .target(name: "KingletModbus", dependencies: ["KingletDevices", "KingletCore", "KingletDocument", "KingletPod",
+                                                     "CModbus", "CKingletSystem"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
-            "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
+            "KingletDevices", "KingletModbus", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
         ]),
         // Entry.swift declares its entry point (@main on the host, the C main in Embedded
         // mode), so it is compiled as a library file in both modes.

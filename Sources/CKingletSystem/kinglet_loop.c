@@ -22,6 +22,12 @@ int kinglet_set_nonblocking(int fd, int on) {
     return fcntl(fd, F_SETFL, flags);
 }
 
+int kinglet_set_cloexec(int fd) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
 int kinglet_pipe_nonblocking(int fds[2]) { return pipe2(fds, O_CLOEXEC | O_NONBLOCK); }
 
 int kinglet_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }

@@ -30,6 +30,7 @@ final class Agent {
     private(set) var config: AgentConfig
     let loop: EpollEventLoop
     let cache: PodCache
+    let devices: BoardDevices
     let runtime: ExecRuntime
     let manager: PodManager
     let nodeFacts: NodeFactsReader
@@ -65,6 +66,7 @@ final class Agent {
         do {
             config = try ConfigFile.load(configPath, defaultNodeName: ConfigFile.hostName())
             staticPods = try StaticPodFolder.load(config.paths.staticPods, nodeName: config.nodeName)
+            try BoardDevices.validate(config.devices.specs)
         } catch {
             throw AgentStartError(message: error.description, status: AgentMain.exitUsage)
         }
@@ -109,6 +111,7 @@ final class Agent {
         let factory = ProbeFactory(loop: loop, hostIP: context.hostIP) { id, command in
             ExecProbeRunner(runtime: runtime, container: id, command: command)
         }
+        devices = BoardDevices(loop: loop, cache: cache, configSpecs: config.devices.specs, log: log)
         manager = PodManager(loop: loop, runtime: runtime, context: context,
                              clock: WallClock { kinglet_realtime_ns() }, probeFactory: factory)
         runtime.delegate = manager
@@ -124,6 +127,9 @@ final class Agent {
         }
         apply(restored: restored, staticPods: staticPods)
         log.info("\(staticPods.count) static pod(s) from \(config.paths.staticPods)")
+        devices.restoreFromCache()
+        devices.apply()
+        if !devices.manager.devices.isEmpty { log.info("\(devices.manager.devices.count) device(s)") }
         do {
             statusServer = try StatusSocketServer(path: config.paths.socket, loop: loop) { [self] line in self.answer(line) }
         } catch {
@@ -294,7 +300,10 @@ final class Agent {
                 log.warning("reload: node name, paths, runtime and cloud settings apply at the next start")
             }
             let staticPods = try StaticPodFolder.load(config.paths.staticPods, nodeName: config.nodeName)
+            try BoardDevices.validate(fresh.devices.specs)
             config.nodeLabels = fresh.nodeLabels
+            config.devices = fresh.devices
+            devices.setConfigSpecs(fresh.devices.specs)
             setStaticPods(staticPods)
             applyDesired()
             log.info("reloaded: \(staticPods.count) static pod(s)")
@@ -364,6 +373,7 @@ final class Agent {
         shuttingDown = true
         if let saveTimer { loop.cancel(saveTimer) }
         saveStatuses(limit: Int.max)
+        devices.stop()
         statusServer?.shutdown()
         statusServer = nil
         link?.close()

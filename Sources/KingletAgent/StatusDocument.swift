@@ -1,5 +1,6 @@
 import KingletConfig
 import KingletCore
+import KingletDevices
 import KingletDocument
 import KingletEpoll
 import KingletLink
@@ -50,6 +51,37 @@ enum StatusDocument {
         nodeInfo(facts.info, &writer)
         writer.endObject()
         if let link = agent.link { linkReport(link.report, &writer) }
+
+        writer.key("devices")
+        writer.beginArray()
+        for uid in agent.devices.manager.devices.keys.sorted() {
+            guard let device = agent.devices.manager.devices[uid] else { continue }
+            writer.beginObject()
+            writer.key("namespace"); writer.string(device.spec.namespace)
+            writer.key("name"); writer.string(device.spec.name)
+            writer.key("uid"); writer.string(uid)
+            writer.key("protocol"); writer.string(device.spec.kind.rawValue)
+            if !device.twin.stateReason.isEmpty { writer.key("reason"); writer.string(device.twin.stateReason) }
+            let counters = device.driver.counters
+            writer.key("counters")
+            writer.beginObject()
+            writer.key("reads"); writer.integer(Int64(counters.reads))
+            writer.key("writes"); writer.integer(Int64(counters.writes))
+            writer.key("timeouts"); writer.integer(Int64(counters.timeouts))
+            writer.key("badFrames"); writer.integer(Int64(counters.badFrames))
+            writer.key("deviceErrors"); writer.integer(Int64(counters.deviceErrors))
+            writer.key("reopens"); writer.integer(Int64(counters.reopens))
+            writer.endObject()
+            writer.key("desired")
+            writer.beginObject()
+            for (index, property) in device.spec.properties.enumerated() {
+                if let desired = device.twin.properties[index].desired { writer.key(property.name); writer.string(desired) }
+            }
+            writer.endObject()
+            agent.devices.writeStatus(device, to: &writer)
+            writer.endObject()
+        }
+        writer.endArray()
 
         writer.key("pods")
         writer.beginArray()

@@ -46,6 +46,25 @@ enum StatusTables {
         }
         text += table(pods)
         if containers.count > 1 { text += "\n" + table(containers) }
+        var devices: [[String]] = [["DEVICE", "PROTOCOL", "STATE", "READINGS", "ERRORS"]]
+        for device in array(document, "devices") {
+            var readings: [String] = []
+            for twin in array(device, "twins") {
+                let value = string(twin.objectMember("reported")?.node, "value")
+                readings.append(string(twin, "propertyName") + "=" + (value.isEmpty ? "?" : value))
+            }
+            let counters = device.objectMember("counters")?.node
+            var errors: [String] = []
+            for key in ["timeouts", "badFrames", "deviceErrors", "reopens"] where integer(counters, key) > 0 {
+                errors.append(key + " " + String(integer(counters, key)))
+            }
+            var state = string(device, "state")
+            let reason = string(device, "reason")
+            if !reason.isEmpty && state != "online" { state += " (" + reason + ")" }
+            devices.append([string(device, "namespace") + "/" + string(device, "name"), string(device, "protocol"), state,
+                            readings.joined(separator: " "), errors.joined(separator: ", ")])
+        }
+        if devices.count > 1 { text += "\n" + table(devices) }
         return text
     }
 

@@ -1,6 +1,7 @@
 /// KingletConfig: the agent's local config file (/etc/kinglet/kinglet.yaml, or a board's
 /// profile), read strictly: an unknown key is an error with its position, since a typo
 /// in a headless board's config must not pass silently.
+import KingletDevices
 import KingletDocument
 import KingletPod
 
@@ -12,6 +13,9 @@ public struct AgentConfig: Equatable {
     public var runtime: RuntimeSettings
     /// Present when a cloud link is configured; the agent runs headless without one.
     public var cloud: CloudSettings?
+    /// The board's own devices and local broker (`devices:`). Compared by the devices'
+    /// hashes only.
+    public var devices = DeviceSettings()
 
     public init(nodeName: String, nodeLabels: [(String, String)] = [], paths: AgentPaths = AgentPaths(),
                 runtime: RuntimeSettings = RuntimeSettings(), cloud: CloudSettings? = nil) {
@@ -26,6 +30,8 @@ public struct AgentConfig: Equatable {
         a.nodeName == b.nodeName && a.paths == b.paths && a.runtime == b.runtime && a.cloud == b.cloud
             && a.nodeLabels.count == b.nodeLabels.count
             && zip(a.nodeLabels, b.nodeLabels).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            && a.devices.localBroker == b.devices.localBroker
+            && a.devices.specs.map { $0.specHash } == b.devices.specs.map { $0.specHash }
     }
 }
 

@@ -67,6 +67,9 @@ public enum ConfigDecoder {
             }
             config.cloud = settings
         }
+        if let devices = object.field("devices") {
+            config.devices = try ConfigDevices.decode(devices, file: file)
+        }
         return config
     }
 

@@ -75,6 +75,24 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// A string given as UTF-8 bytes (a caller's reused buffer: nothing is allocated).
+    public mutating func stringBytes(_ utf8: [UInt8]) {
+        separate()
+        bytes.append(ASCII.quote)
+        utf8.withUnsafeBufferPointer { appendEscaped($0) }
+        bytes.append(ASCII.quote)
+        needsComma = true
+    }
+
+    /// An integer written as a JSON string ("1796032805123"), as KubeEdge's timestamps are.
+    public mutating func integerString(_ value: Int64) {
+        separate()
+        bytes.append(ASCII.quote)
+        appendDecimal(value)
+        bytes.append(ASCII.quote)
+        needsComma = true
+    }
+
     public mutating func integer(_ value: Int64) {
         separate()
         appendDecimal(value)

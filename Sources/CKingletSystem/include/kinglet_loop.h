@@ -27,6 +27,9 @@ const char *kinglet_strerror(int error);
 int kinglet_open(const char *path, int flags, unsigned int mode);
 /// Sets or clears O_NONBLOCK. Returns 0 or -1 with errno.
 int kinglet_set_nonblocking(int fd, int on);
+/// Sets FD_CLOEXEC: for descriptors a C library opened without O_CLOEXEC (libmodbus), so
+/// containers do not inherit the board's serial ports. Returns 0, or -1 with errno.
+int kinglet_set_cloexec(int fd);
 /// pipe2(2) with O_CLOEXEC | O_NONBLOCK on both ends.
 int kinglet_pipe_nonblocking(int fds[2]);
 

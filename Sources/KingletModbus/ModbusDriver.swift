@@ -1,0 +1,359 @@
+import CKingletSystem
+import CModbus
+import KingletCore
+import KingletDevices
+import KingletDocument
+
+/// One Modbus RTU device on a serial port, driven from the loop (see ModbusSettings.swift).
+/// Requests go one at a time, writes before reads; a read already queued for a property is
+/// not queued twice, so a slow bus sheds load instead of building a backlog.
+public final class ModbusDriver: DeviceDriver {
+    enum Job: Equatable {
+        case read(property: Int)
+        case write(property: Int, registers: (UInt16, UInt16))
+
+        var property: Int {
+            switch self {
+            case .read(let property), .write(let property, _): return property
+            }
+        }
+
+        static func == (a: Job, b: Job) -> Bool {
+            switch (a, b) {
+            case (.read(let x), .read(let y)): return x == y
+            case (.write(let x, let r), .write(let y, let s)): return x == y && r.0 == s.0 && r.1 == s.1
+            default: return false
+            }
+        }
+    }
+
+    private let loop: any EventLoop
+    private let settings: ModbusLineSettings
+    private let visitors: [ModbusVisitor]
+    private let types: [DevicePropertyType]
+    private let events: DeviceDriverEvents
+    public private(set) var counters = DeviceCounters()
+
+    private var context: OpaquePointer?
+    private var fd: Int32 = -1
+    private var queue = JobQueue()
+    private var inFlight: Job?
+    private var attempts = 0
+    private var timeoutTimer: TimerHandle?
+    private var reopenTimer: TimerHandle?
+    private var reopenDelay = Duration.seconds(1)
+    private var running = false
+    private var answering = false
+    /// Set after the retries of a request ran out; cleared by the next answer.
+    private var declaredOffline = false
+    private var lastProblem = ""
+    // Buffers and callbacks made once: a poll allocates nothing.
+    private var request = [UInt8](repeating: 0, count: 16)
+    private var response = [UInt8](repeating: 0, count: 260)
+    private var registers = [UInt16](repeating: 0, count: 2)
+    private var onTimeout: () -> Void = {}
+    private var onReopen: () -> Void = {}
+    private var onReadiness: (IOReadiness) -> Void = { _ in }
+
+    /// Decodes the device's settings and every property's visitor; throws for bad config.
+    public init(loop: any EventLoop, spec: DeviceSpec, events: DeviceDriverEvents) throws(DocumentError) {
+        self.loop = loop
+        self.events = events
+        settings = try ModbusLineSettings.decode(spec.protocolConfig)
+        var visitors: [ModbusVisitor] = []
+        for property in spec.properties { visitors.append(try ModbusVisitor.decode(property.visitor, property: property)) }
+        self.visitors = visitors
+        types = spec.properties.map { $0.type }
+        onTimeout = { [unowned self] in self.responseTimedOut() }
+        onReopen = { [unowned self] in
+            self.reopenTimer = nil
+            self.openPort()
+        }
+        onReadiness = { [unowned self] readiness in self.portReady(readiness) }
+    }
+
+    deinit { closePort() }
+
+    /// Checks a spec's settings and visitors without opening anything (config load).
+    public static func validate(_ spec: DeviceSpec) throws(DocumentError) {
+        _ = try ModbusLineSettings.decode(spec.protocolConfig)
+        for property in spec.properties { _ = try ModbusVisitor.decode(property.visitor, property: property) }
+    }
+
+    public func start() {
+        running = true
+        openPort()
+    }
+
+    public func stop() {
+        running = false
+        if let reopenTimer { loop.cancel(reopenTimer) }
+        reopenTimer = nil
+        closePort()
+    }
+
+    public func collect(property index: Int) {
+        guard index >= 0 && index < visitors.count else { return }
+        let job = Job.read(property: index)
+        if inFlight == job || queue.contains(job) { return }
+        queue.append(job)
+        sendNext()
+    }
+
+    public func write(property index: Int, value: DeviceValue) {
+        guard index >= 0 && index < visitors.count else { return }
+        let visitor = visitors[index]
+        guard visitor.table.isWritable else {
+            events.written(index, "a \(visitor.table.rawValue) cannot be written")
+            return
+        }
+        guard let words = visitor.encode(value) else {
+            events.written(index, "\(value.twinText) does not fit a \(visitor.dataType.rawValue) (scale \(visitor.scale))")
+            return
+        }
+        queue.prepend(.write(property: index, registers: words))
+        sendNext()
+    }
+
+    // MARK: the port
+
+    private func openPort() {
+        guard running, context == nil else { return }
+        guard let context = modbus_new_rtu(settings.serialPort, settings.baudRate, CChar(bitPattern: settings.parity),
+                                           settings.dataBits, settings.stopBits) else {
+            portFailed("cannot set up \(settings.serialPort): \(ModbusDriver.lastError())")
+            return
+        }
+        _ = modbus_set_slave(context, settings.slaveID)
+        _ = modbus_set_response_timeout(context, UInt32(settings.responseTimeoutMilliseconds / 1000),
+                                        UInt32(settings.responseTimeoutMilliseconds % 1000) * 1000)
+        _ = modbus_set_byte_timeout(context, UInt32(settings.byteTimeoutMilliseconds / 1000),
+                                    UInt32(settings.byteTimeoutMilliseconds % 1000) * 1000)
+        if modbus_connect(context) != 0 {
+            let reason = ModbusDriver.lastError()
+            modbus_free(context)
+            portFailed("cannot open \(settings.serialPort): \(reason)")
+            return
+        }
+        if settings.rs485 && modbus_rtu_set_serial_mode(context, Int32(MODBUS_RTU_RS485)) != 0 {
+            let reason = ModbusDriver.lastError()
+            modbus_close(context)
+            modbus_free(context)
+            portFailed("cannot put \(settings.serialPort) in RS-485 mode: \(reason)")
+            return
+        }
+        if settings.rts != .none {
+            _ = modbus_rtu_set_rts(context, settings.rts == .up ? Int32(MODBUS_RTU_RTS_UP) : Int32(MODBUS_RTU_RTS_DOWN))
+        }
+        let socket = modbus_get_socket(context)
+        _ = kinglet_set_cloexec(socket)
+        do {
+            try loop.watch(socket, interest: .readable, handler: onReadiness)
+        } catch {
+            modbus_close(context)
+            modbus_free(context)
+            portFailed("cannot watch \(settings.serialPort): \(error.description)")
+            return
+        }
+        self.context = context
+        fd = socket
+        reopenDelay = .seconds(1)
+        note("opened \(settings.serialPort) at \(settings.baudRate) baud, slave \(settings.slaveID)")
+        sendNext()
+    }
+
+    private func closePort() {
+        if let timeoutTimer { loop.cancel(timeoutTimer) }
+        timeoutTimer = nil
+        if let job = inFlight { queue.prepend(job) }
+        inFlight = nil
+        guard let context else { return }
+        loop.unwatch(fd)
+        modbus_close(context)
+        modbus_free(context)
+        self.context = nil
+        fd = -1
+    }
+
+    /// The port could not be opened or went away: report offline, try again later (1 s
+    /// doubling to 30 s), keeping the queued work.
+    private func portFailed(_ reason: String) {
+        closePort()
+        goOffline(reason)
+        guard running, reopenTimer == nil else { return }
+        counters.reopens += 1
+        reopenTimer = loop.schedule(after: reopenDelay, onReopen)
+        reopenDelay = min(reopenDelay * 2, .seconds(30))
+    }
+
+    private func portReady(_ readiness: IOReadiness) {
+        if readiness.contains(.hangup) || readiness.contains(.error) {
+            portFailed("\(settings.serialPort) vanished")
+            return
+        }
+        guard let context else { return }
+        guard let job = inFlight else {
+            // Bytes nobody asked for: line noise or a late answer. Drop them.
+            counters.badFrames += 1
+            if modbus_flush(context) < 0 { portFailed("\(settings.serialPort) failed: \(ModbusDriver.lastError())") }
+            return
+        }
+        let length = response.withUnsafeMutableBufferPointer { modbus_receive_confirmation(context, $0.baseAddress) }
+        if length == 0 { return }  // a frame for another slave: keep waiting
+        if length < 0 {
+            let code = kinglet_errno()
+            if code == EIO || code == ENXIO || code == EBADF || code == ENODEV {
+                portFailed("\(settings.serialPort) failed: \(ModbusDriver.lastError())")
+                return
+            }
+            // A corrupt or truncated frame (bad CRC, silence inside the frame).
+            counters.badFrames += 1
+            _ = modbus_flush(context)
+            retry(job, reason: "bad response: \(ModbusDriver.lastError())")
+            return
+        }
+        finish(job, length: Int(length))
+    }
+
+    // MARK: transactions
+
+    private func sendNext() {
+        guard inFlight == nil, let context, let job = queue.popFirst() else { return }
+        let visitor = visitors[job.property]
+        var length = 0
+        request.withUnsafeMutableBufferPointer { bytes in
+            bytes[0] = UInt8(truncatingIfNeeded: settings.slaveID)
+            put16(visitor.address, at: 2, in: bytes)
+            switch job {
+            case .read:
+                bytes[1] = visitor.table.readFunction.rawValue
+                put16(UInt16(visitor.dataType.registerCount), at: 4, in: bytes)
+                length = 6
+            case .write(_, let words):
+                if visitor.table == .coil {
+                    bytes[1] = ModbusFunction.writeSingleCoil.rawValue
+                    put16(words.0 != 0 ? 0xFF00 : 0x0000, at: 4, in: bytes)
+                    length = 6
+                } else if visitor.dataType.registerCount == 1 {
+                    bytes[1] = ModbusFunction.writeSingleRegister.rawValue
+                    put16(words.0, at: 4, in: bytes)
+                    length = 6
+                } else {
+                    bytes[1] = ModbusFunction.writeMultipleRegisters.rawValue
+                    put16(2, at: 4, in: bytes)
+                    bytes[6] = 4
+                    put16(words.0, at: 7, in: bytes)
+                    put16(words.1, at: 9, in: bytes)
+                    length = 11
+                }
+            }
+        }
+        inFlight = job
+        let sent = request.withUnsafeBufferPointer { modbus_send_raw_request(context, $0.baseAddress, Int32(length)) }
+        if sent < 0 {
+            portFailed("cannot write to \(settings.serialPort): \(ModbusDriver.lastError())")
+            return
+        }
+        timeoutTimer = loop.schedule(after: .milliseconds(settings.responseTimeoutMilliseconds), onTimeout)
+    }
+
+    private func responseTimedOut() {
+        timeoutTimer = nil
+        guard let job = inFlight else { return }
+        counters.timeouts += 1
+        retry(job, reason: "no answer from slave \(settings.slaveID) on \(settings.serialPort)")
+    }
+
+    private func retry(_ job: Job, reason: String) {
+        if let timeoutTimer { loop.cancel(timeoutTimer) }
+        timeoutTimer = nil
+        inFlight = nil
+        attempts += 1
+        // Once the device is known not to answer, one attempt per request keeps the bus free.
+        let allowed = declaredOffline ? 0 : settings.retries
+        if attempts <= allowed {
+            queue.prepend(job)
+        } else {
+            attempts = 0
+            if case .write(let property, _) = job { events.written(property, reason) }
+            goOffline(reason)
+        }
+        sendNext()
+    }
+
+    private func finish(_ job: Job, length: Int) {
+        if let timeoutTimer { loop.cancel(timeoutTimer) }
+        timeoutTimer = nil
+        inFlight = nil
+        let visitor = visitors[job.property]
+        let outcome = response.withUnsafeBufferPointer { bytes in
+            ModbusResponse.check(UnsafeBufferPointer(rebasing: bytes[0..<length]), slave: UInt8(truncatingIfNeeded: settings.slaveID),
+                                 request: request[1], visitor: visitor)
+        }
+        switch outcome {
+        case .malformed(let reason):
+            counters.badFrames += 1
+            retry(job, reason: reason)
+            return
+        case .exception(let code):
+            attempts = 0
+            counters.deviceErrors += 1
+            goOnline()
+            let reason = "slave \(settings.slaveID) answered exception \(code) (\(ModbusResponse.exceptionName(code)))"
+            if case .write(let property, _) = job { events.written(property, reason) } else { note(reason) }
+        case .bits(let first):
+            attempts = 0
+            counters.reads += 1
+            goOnline()
+            events.reported(job.property, .bool(first))
+        case .registers(let high, let low):
+            attempts = 0
+            goOnline()
+            if case .write(let property, _) = job {
+                counters.writes += 1
+                events.written(property, nil)
+            } else {
+                counters.reads += 1
+                registers[0] = high
+                registers[1] = low
+                let value = registers.withUnsafeBufferPointer { visitor.decode(registers: $0, as: types[job.property]) }
+                if let value { events.reported(job.property, value) }
+            }
+        case .written:
+            attempts = 0
+            counters.writes += 1
+            goOnline()
+            events.written(job.property, nil)
+        }
+        sendNext()
+    }
+
+    private func goOnline() {
+        guard !answering else { return }
+        answering = true
+        declaredOffline = false
+        lastProblem = ""
+        events.stateChanged(.online, "")
+    }
+
+    private func goOffline(_ reason: String) {
+        answering = false
+        declaredOffline = true
+        note(reason)
+        events.stateChanged(.offline, reason)
+    }
+
+    /// Logs a problem once until something else happens.
+    private func note(_ message: String) {
+        guard message != lastProblem else { return }
+        lastProblem = message
+        events.log(message)
+    }
+
+    private static func lastError() -> String { String(cString: modbus_strerror(kinglet_errno())) }
+}
+
+private func put16(_ value: UInt16, at offset: Int, in bytes: UnsafeMutableBufferPointer<UInt8>) {
+    bytes[offset] = UInt8(value >> 8)
+    bytes[offset + 1] = UInt8(truncatingIfNeeded: value)
+}
