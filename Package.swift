@@ -110,6 +110,10 @@ let package = Package(
         ]),
         .target(name: "KingletTestPeers"),
 
+        .testTarget(name: "KingletDevicesTests", dependencies: ["KingletDevices", "KingletConfig", "KingletDocument", "KingletCore",
+                                                                "KingletLoopTesting"]),
+        .testTarget(name: "KingletModbusTests", dependencies: ["KingletModbus", "KingletDevices", "KingletConfig", "KingletDocument",
+                                                               "KingletCore", "KingletEpoll", "CModbus", "CKingletSystem"]),
         .testTarget(name: "KingletCoreTests", dependencies: ["KingletCore", "KingletLoopTesting"]),
         .testTarget(name: "KingletLoopTestingTests", dependencies: ["KingletLoopTesting", "KingletCore"]),
         .testTarget(name: "KingletEpollTests", dependencies: ["KingletEpoll", "KingletCore", "CKingletSystem"]),

@@ -124,6 +124,18 @@ public struct DevicePropertySpec {
     public var reportCycleMilliseconds: Int64
     /// The visitor's `configData`: where the value lives on the bus.
     public var visitor: DeviceConfigData
+
+    public init(name: String, type: DevicePropertyType, writable: Bool, unit: String, desired: String?,
+                collectCycleMilliseconds: Int64, reportCycleMilliseconds: Int64, visitor: DeviceConfigData) {
+        self.name = name
+        self.type = type
+        self.writable = writable
+        self.unit = unit
+        self.desired = desired
+        self.collectCycleMilliseconds = collectCycleMilliseconds
+        self.reportCycleMilliseconds = reportCycleMilliseconds
+        self.visitor = visitor
+    }
 }
 
 /// One device, ready for a driver: the Device and its DeviceModel, validated.
