@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "KingletDevices", dependencies: ["KingletCore", "KingletDocument", "KingletPod"]),
         .target(name: "KingletModbus", dependencies: ["KingletDevices", "KingletCore", "KingletDocument", "KingletPod",
                                                      "CModbus", "CKingletSystem"]),
+        .target(name: "KingletZigbee", dependencies: ["KingletCore"]),
+        .target(name: "KingletBLE", dependencies: ["KingletCore", "COpenSSL"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
@@ -88,7 +90,16 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The device simulators: byte-level state machines written from the public specs
+        // (not from the agent's code), served on pseudo-terminals by kinglet-sim.
+        .target(name: "CKingletSimSystem"),
+        .target(name: "KingletSimZigbee", dependencies: ["CKingletSimSystem"]),
+        .target(name: "KingletSimModbus", dependencies: [
+            "CModbus", "CKingletSimSystem", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "KingletSimBLE", dependencies: ["CKingletSimSystem", "COpenSSL"]),
         .executableTarget(name: "kinglet-sim", dependencies: [
+            "KingletSimZigbee", "KingletSimModbus", "KingletSimBLE",
             "KingletLink", "KingletEpoll", "KingletCore", "KingletDocument", "KingletPod", "KingletConfig", "CKingletSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -113,7 +124,12 @@ let package = Package(
         .testTarget(name: "KingletDevicesTests", dependencies: ["KingletDevices", "KingletConfig", "KingletDocument", "KingletCore",
                                                                 "KingletLoopTesting"]),
         .testTarget(name: "KingletModbusTests", dependencies: ["KingletModbus", "KingletDevices", "KingletConfig", "KingletDocument",
-                                                               "KingletCore", "KingletEpoll", "CModbus", "CKingletSystem"]),
+                                                               "KingletCore", "KingletEpoll", "CModbus", "CKingletSystem", "CKingletSimSystem"]),
+        .testTarget(name: "KingletZigbeeTests", dependencies: ["KingletZigbee", "KingletCore"]),
+        .testTarget(name: "KingletBLETests", dependencies: ["KingletBLE", "KingletCore"]),
+        .testTarget(name: "KingletSimZigbeeTests", dependencies: ["KingletSimZigbee", "kinglet-sim"]),
+        .testTarget(name: "KingletSimBLETests", dependencies: ["KingletSimBLE", "kinglet-sim"]),
+        .testTarget(name: "KingletSimModbusTests", dependencies: ["KingletSimModbus", "CModbus", "kinglet-sim"]),
         .testTarget(name: "KingletCoreTests", dependencies: ["KingletCore", "KingletLoopTesting"]),
         .testTarget(name: "KingletLoopTestingTests", dependencies: ["KingletLoopTesting", "KingletCore"]),
         .testTarget(name: "KingletEpollTests", dependencies: ["KingletEpoll", "KingletCore", "CKingletSystem"]),

@@ -1,4 +1,4 @@
-import CKingletSystem
+import CKingletSimSystem
 import CModbus
 import Foundation
 import Glibc
@@ -18,8 +18,12 @@ final class PTYModbusServer: @unchecked Sendable {
 
     init(slave: Int32 = 1) throws {
         var path = [CChar](repeating: 0, count: 64)
-        masterFD = kinglet_open_pty(&path, path.count)
+        masterFD = ksim_open_pty(&path, path.count)
         guard masterFD >= 0 else { throw POSIXError(.ENODEV) }
+        var attributes = termios()
+        tcgetattr(masterFD, &attributes)
+        cfmakeraw(&attributes)
+        tcsetattr(masterFD, TCSANOW, &attributes)
         slavePath = String(cString: path)
         mapping = modbus_mapping_new(16, 16, 16, 16)
         // The path is never opened: the server works on the master descriptor directly.

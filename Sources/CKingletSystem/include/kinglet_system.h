@@ -36,7 +36,6 @@
 #include "kinglet_orphans.h"
 #include "kinglet_memory.h"
 #include "kinglet_flusher.h"
-#include "kinglet_pty.h"
 #include "kinglet_net.h"
 #include "kinglet_text.h"
 
