@@ -47,15 +47,15 @@ let package = Package(
             "KingletCore", "KingletDocument", "KingletPod", "CMosquitto", "CKingletSystem",
         ]),
         // Devices: the KubeEdge Device model and twins, and one target per bus.
-        .target(name: "KingletDevices", dependencies: ["KingletCore", "KingletDocument", "KingletPod"]),
+        .target(name: "KingletDevices", dependencies: ["KingletCore", "KingletDocument", "KingletPod", "CKingletSystem"]),
         .target(name: "KingletModbus", dependencies: ["KingletDevices", "KingletCore", "KingletDocument", "KingletPod",
                                                      "CModbus", "CKingletSystem"]),
-        .target(name: "KingletZigbee", dependencies: ["KingletCore"]),
+        .target(name: "KingletZigbee", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod"]),
         .target(name: "KingletBLE", dependencies: ["KingletCore", "COpenSSL"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
-            "KingletDevices", "KingletModbus", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
+            "KingletDevices", "KingletModbus", "KingletZigbee", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
         ]),
         // Entry.swift declares its entry point (@main on the host, the C main in Embedded
         // mode), so it is compiled as a library file in both modes.

@@ -66,7 +66,7 @@ final class Agent {
         do {
             config = try ConfigFile.load(configPath, defaultNodeName: ConfigFile.hostName())
             staticPods = try StaticPodFolder.load(config.paths.staticPods, nodeName: config.nodeName)
-            try BoardDevices.validate(config.devices.specs)
+            try BoardDevices.validate(config.devices)
         } catch {
             throw AgentStartError(message: error.description, status: AgentMain.exitUsage)
         }
@@ -111,7 +111,11 @@ final class Agent {
         let factory = ProbeFactory(loop: loop, hostIP: context.hostIP) { id, command in
             ExecProbeRunner(runtime: runtime, container: id, command: command)
         }
-        devices = BoardDevices(loop: loop, cache: cache, configSpecs: config.devices.specs, log: log)
+        do {
+            devices = try BoardDevices(loop: loop, cache: cache, settings: config.devices, log: log)
+        } catch {
+            throw AgentStartError(message: error.description, status: AgentMain.exitUsage)
+        }
         manager = PodManager(loop: loop, runtime: runtime, context: context,
                              clock: WallClock { kinglet_realtime_ns() }, probeFactory: factory)
         runtime.delegate = manager
@@ -300,7 +304,7 @@ final class Agent {
                 log.warning("reload: node name, paths, runtime and cloud settings apply at the next start")
             }
             let staticPods = try StaticPodFolder.load(config.paths.staticPods, nodeName: config.nodeName)
-            try BoardDevices.validate(fresh.devices.specs)
+            try BoardDevices.validate(fresh.devices)
             config.nodeLabels = fresh.nodeLabels
             config.devices = fresh.devices
             devices.setConfigSpecs(fresh.devices.specs)

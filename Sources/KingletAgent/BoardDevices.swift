@@ -5,6 +5,7 @@ import KingletCore
 import KingletDevices
 import KingletDocument
 import KingletModbus
+import KingletZigbee
 
 /// The board's devices in the agent: the drivers (one per bus), the specs from the config
 /// and from the relay, and the twins kept in the cache (kind `deviceTwin`) so a restarted
@@ -28,21 +29,31 @@ final class BoardDevices {
     /// Called with each device whose twin changed (the link's status outbox, the local bus).
     var twinChanged: (DeviceManager.ManagedDevice) -> Void = { _ in }
 
-    init(loop: any EventLoop, cache: PodCache, configSpecs: [DeviceSpec], log: AgentLog) {
+    /// The board's ZigBee coordinator, opened with the first ZigBee device.
+    private let zigbeeSettings: ZigbeeBoardSettings?
+    private(set) var zigbee: ZigbeeCoordinatorLink?
+    /// The cache record holding the coordinator's device table (joined devices survive a
+    /// restart: they do not join again).
+    static let zigbeeTableUID = "board-zigbee-devices"
+
+    init(loop: any EventLoop, cache: PodCache, settings: DeviceSettings, log: AgentLog) throws(DocumentError) {
         self.loop = loop
         self.cache = cache
-        self.configSpecs = configSpecs
+        self.configSpecs = settings.specs
         self.log = log
+        zigbeeSettings = try settings.zigbee.map { config throws(DocumentError) in try ZigbeeBoardSettings.decode(config) }
         scratch.reserveCapacity(64)
+        var makeDriver: (DeviceSpec, DeviceDriverEvents) -> (any DeviceDriver)? = { _, _ in nil }
         manager = DeviceManager(loop: loop, wallClockMilliseconds: { kinglet_realtime_ns() / 1_000_000 },
-                                makeDriver: { spec, events in BoardDevices.makeDriver(loop: loop, spec: spec, events: events) })
+                                makeDriver: { spec, events in makeDriver(spec, events) })
+        makeDriver = { [self] spec, events in self.makeDriver(spec: spec, events: events) }
         manager.log = { message in log.info(message) }
-        manager.twinChanged = { [unowned self] device in
+        manager.twinChanged = { [self] device in
             self.unsaved.insert(device.spec.uid)
             self.scheduleSave()
             self.twinChanged(device)
         }
-        saveSoon = { [unowned self] in
+        saveSoon = { [self] in
             self.saveTimer = nil
             self.saveTwins()
         }
@@ -50,11 +61,17 @@ final class BoardDevices {
 
     /// The driver for a spec, or nil (logged) when the protocol has none on this board or
     /// its settings are wrong.
-    static func makeDriver(loop: any EventLoop, spec: DeviceSpec, events: DeviceDriverEvents) -> (any DeviceDriver)? {
+    private func makeDriver(spec: DeviceSpec, events: DeviceDriverEvents) -> (any DeviceDriver)? {
         do throws(DocumentError) {
             switch spec.kind {
             case .modbus: return try ModbusDriver(loop: loop, spec: spec, events: events)
-            case .ble, .zigbee, .mqtt:
+            case .zigbee:
+                guard let link = zigbeeLink() else {
+                    events.log("this board has no ZigBee coordinator (devices.zigbee in its config)")
+                    return nil
+                }
+                return try ZigbeeDeviceDriver(loop: loop, link: link, spec: spec, events: events)
+            case .ble, .mqtt:
                 events.log("the \(spec.kind.rawValue) driver is not available in this build")
                 return nil
             }
@@ -64,13 +81,37 @@ final class BoardDevices {
         }
     }
 
+    private func zigbeeLink() -> ZigbeeCoordinatorLink? {
+        if let zigbee { return zigbee }
+        guard let zigbeeSettings else { return nil }
+        let link = ZigbeeCoordinatorLink(loop: loop, settings: zigbeeSettings,
+                                         knownDevices: cache.spec(uid: BoardDevices.zigbeeTableUID))
+        link.log = { [log] message in log.info(message) }
+        link.devicesChanged = { [self] table in
+            do throws(CacheError) {
+                try self.cache.put(CacheRecord(kind: .deviceTwin, uid: BoardDevices.zigbeeTableUID, namespace: "", name: "zigbee",
+                                               resourceVersion: "", specHash: FNV1a.hash(table), spec: table, status: []))
+            } catch {
+                self.log.error("cannot cache the ZigBee device table: \(error.description)")
+            }
+        }
+        zigbee = link
+        link.start()
+        return link
+    }
+
     /// Checks the config's devices before anything starts: a headless board with a wrong
     /// device config stops with the file, line and column.
-    static func validate(_ specs: [DeviceSpec]) throws(DocumentError) {
-        for spec in specs {
+    static func validate(_ settings: DeviceSettings) throws(DocumentError) {
+        if let zigbee = settings.zigbee { _ = try ZigbeeBoardSettings.decode(zigbee) }
+        for spec in settings.specs {
             switch spec.kind {
             case .modbus: try ModbusDriver.validate(spec)
-            case .ble, .zigbee, .mqtt: break
+            case .zigbee:
+                if settings.zigbee == nil {
+                    throw spec.protocolConfig.error("protocolName", "a zigbee device needs the board's coordinator: devices.zigbee")
+                }
+            case .ble, .mqtt: break
             }
         }
     }
@@ -81,7 +122,7 @@ final class BoardDevices {
         cache.forEachRecord { (view: CachedRecordView) in
             guard view.kind == .deviceTwin else { return }
             let uid = String(decoding: view.uid, as: UTF8.self)
-            guard !BoardDevices.isFromConfig(uid), let record = cache.record(uid: uid) else { return }
+            guard !BoardDevices.isFromConfig(uid), !BoardDevices.isBoardRecord(uid), let record = cache.record(uid: uid) else { return }
             do throws(DocumentError) {
                 restored[uid] = try DeviceDocuments.decode(record.spec, uid: uid, specHash: record.specHash, file: "cache:" + uid)
             } catch {
@@ -122,7 +163,7 @@ final class BoardDevices {
         cache.forEachRecord { (view: CachedRecordView) in
             guard view.kind == .deviceTwin else { return }
             let uid = String(decoding: view.uid, as: UTF8.self)
-            if !wanted.contains(uid) { stale.append(uid) }
+            if !wanted.contains(uid) && !BoardDevices.isBoardRecord(uid) { stale.append(uid) }
         }
         for uid in stale { _ = try? cache.remove(uid: uid) }
         let fresh = all.filter { manager.devices[$0.uid] == nil }
@@ -141,6 +182,8 @@ final class BoardDevices {
         saveTimer = nil
         saveTwins()
         manager.stopAll()
+        zigbee?.stop()
+        zigbee = nil
     }
 
     /// The twin as the Device's status members, for `kinglet status` and the link.
@@ -170,4 +213,6 @@ final class BoardDevices {
     }
 
     static func isFromConfig(_ uid: String) -> Bool { uid.hasPrefix("device-") }
+    /// The board's own records (the ZigBee device table), never a Device.
+    static func isBoardRecord(_ uid: String) -> Bool { uid.hasPrefix("board-") }
 }

@@ -41,7 +41,7 @@ final class BackgroundSync {
     private var nextSequence: UInt64 = 1
     private var waiters: [(sequence: UInt64, callback: () -> Void)] = []
     private var kickScheduled = false
-    private weak var loop: (any EventLoop)?
+    private var loop: (any EventLoop)?
     /// Called with each slot that is free again (the cache puts it back).
     var retire: (Int32) -> Void = { _ in }
     /// Called with the errno of a failed msync (the round still counts: nothing better exists).
@@ -63,7 +63,7 @@ final class BackgroundSync {
     func attach(to loop: any EventLoop) throws(CacheError) {
         self.loop = loop
         do {
-            try loop.watch(kinglet_flusher_fd(flusher), interest: .readable) { [weak self] _ in self?.collect() }
+            try loop.watch(kinglet_flusher_fd(flusher), interest: .readable) { [self] _ in self.collect() }
         } catch {
             throw CacheError.failure("epoll_ctl", path: file.path)
         }
@@ -126,8 +126,7 @@ final class BackgroundSync {
         guard let loop else { return }  // no loop: finishSynchronously drives the rounds
         kickScheduled = true
         // Next turn, not now: every commit of this turn joins the same round.
-        loop.schedule(after: .zero) { [weak self] in
-            guard let self else { return }
+        loop.schedule(after: .zero) { [self] in
             self.kickScheduled = false
             if !self.roundRunning { self.startRound() }
         }

@@ -169,8 +169,8 @@ public final class PodCache {
         guard background == nil, file.syncs else { return }
         let delay = UInt32(clamping: max(0, syncDelay.nanoseconds / 1_000))
         let sync = try BackgroundSync(file: file, delayMicroseconds: delay)
-        sync.retire = { [unowned self] slot in self.retire(slot: Int(slot)) }
-        sync.failed = { [unowned self] code in self.onSyncFailure(code) }
+        sync.retire = { [self] slot in self.retire(slot: Int(slot)) }
+        sync.failed = { [self] code in self.onSyncFailure(code) }
         if let loop { try sync.attach(to: loop) }
         background = sync
     }

@@ -10,6 +10,10 @@ public struct DeviceSettings {
     /// The board's local MQTT broker: MQTT devices live there, and every reading is also
     /// published on KubeEdge's `$hw/events/device/...` topics (docs/devices.md). Nil: none.
     public var localBroker: BrokerAddress?
+    /// The board's ZigBee coordinator (`devices.zigbee`) and Bluetooth controller
+    /// (`devices.ble`), decoded by their drivers (the agent checks them at start).
+    public var zigbee: DeviceConfigData?
+    public var ble: DeviceConfigData?
 
     public init() {}
 }
@@ -23,7 +27,13 @@ enum ConfigDevices {
             manifests = try field.array()
         } else {
             let object = try field.object()
-            try ConfigDecoder.rejectUnknown(object, allowed: ["localBroker", "manifests"])
+            try ConfigDecoder.rejectUnknown(object, allowed: ["localBroker", "zigbee", "ble", "manifests"])
+            if let zigbee = try object.object("zigbee") {
+                settings.zigbee = DeviceConfigData(zigbee, path: zigbee.reader.path, file: file)
+            }
+            if let ble = try object.object("ble") {
+                settings.ble = DeviceConfigData(ble, path: ble.reader.path, file: file)
+            }
             if let brokerField = object.field("localBroker") {
                 switch BrokerAddress.parse(try brokerField.string()) {
                 case .success(let address):

@@ -98,11 +98,21 @@ public final class DeviceManager {
             device.twin.properties[index].desiredAt = now
             device.twin.properties[index].writePending = spec.properties[index].desired != nil
         }
-        events.reported = { [unowned self, unowned device] index, value in self.reported(device, index, value) }
-        events.written = { [unowned self, unowned device] index, failure in self.written(device, index, failure) }
-        events.stateChanged = { [unowned self, unowned device] state, reason in self.stateChanged(device, state, reason) }
-        events.log = { [unowned self, unowned device] message in self.log("device \(device.spec.fullName): " + message) }
-        device.tick = { [unowned self, unowned device] in self.collectDue(device) }
+        events.reported = { [self, device] index, value in
+            self.reported(device, index, value)
+        }
+        events.written = { [self, device] index, failure in
+            self.written(device, index, failure)
+        }
+        events.stateChanged = { [self, device] state, reason in
+            self.stateChanged(device, state, reason)
+        }
+        events.log = { [self, device] message in
+            self.log("device \(device.spec.fullName): " + message)
+        }
+        device.tick = { [self, device] in
+            self.collectDue(device)
+        }
         devices[spec.uid] = device
         driver.start()
         log("device \(spec.fullName) (\(spec.kind.rawValue), \(spec.properties.count) properties) opened")
@@ -115,6 +125,13 @@ public final class DeviceManager {
         if let timer = device.timer { loop.cancel(timer) }
         device.timer = nil
         device.driver.stop()
+        // The callbacks hold the device and the manager (Embedded Swift has no weak
+        // references): dropping them lets the device go.
+        device.events.reported = { _, _ in }
+        device.events.written = { _, _ in }
+        device.events.stateChanged = { _, _ in }
+        device.events.log = { _ in }
+        device.tick = {}
         devices[device.spec.uid] = nil
     }
 

@@ -64,12 +64,12 @@ public final class ModbusDriver: DeviceDriver {
         for property in spec.properties { visitors.append(try ModbusVisitor.decode(property.visitor, property: property)) }
         self.visitors = visitors
         types = spec.properties.map { $0.type }
-        onTimeout = { [unowned self] in self.responseTimedOut() }
-        onReopen = { [unowned self] in
+        onTimeout = { [self] in self.responseTimedOut() }
+        onReopen = { [self] in
             self.reopenTimer = nil
             self.openPort()
         }
-        onReadiness = { [unowned self] readiness in self.portReady(readiness) }
+        onReadiness = { [self] readiness in self.portReady(readiness) }
     }
 
     deinit { closePort() }
@@ -90,6 +90,11 @@ public final class ModbusDriver: DeviceDriver {
         if let reopenTimer { loop.cancel(reopenTimer) }
         reopenTimer = nil
         closePort()
+        // They capture the driver (no weak references in Embedded Swift): a stopped driver
+        // is never started again, so dropping them lets it go.
+        onTimeout = {}
+        onReopen = {}
+        onReadiness = { _ in }
     }
 
     public func collect(property index: Int) {
