@@ -51,11 +51,11 @@ let package = Package(
         .target(name: "KingletModbus", dependencies: ["KingletDevices", "KingletCore", "KingletDocument", "KingletPod",
                                                      "CModbus", "CKingletSystem"]),
         .target(name: "KingletZigbee", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod"]),
-        .target(name: "KingletBLE", dependencies: ["KingletCore", "COpenSSL"]),
+        .target(name: "KingletBLE", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod", "COpenSSL"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
-            "KingletDevices", "KingletModbus", "KingletZigbee", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
+            "KingletDevices", "KingletModbus", "KingletZigbee", "KingletBLE", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
         ]),
         // Entry.swift declares its entry point (@main on the host, the C main in Embedded
         // mode), so it is compiled as a library file in both modes.

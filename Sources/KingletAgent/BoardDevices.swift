@@ -5,6 +5,7 @@ import KingletCore
 import KingletDevices
 import KingletDocument
 import KingletModbus
+import KingletBLE
 import KingletZigbee
 
 /// The board's devices in the agent: the drivers (one per bus), the specs from the config
@@ -29,8 +30,10 @@ final class BoardDevices {
     /// Called with each device whose twin changed (the link's status outbox, the local bus).
     var twinChanged: (DeviceManager.ManagedDevice) -> Void = { _ in }
 
-    /// The board's ZigBee coordinator, opened with the first ZigBee device.
+    /// The board's ZigBee coordinator and Bluetooth controller, opened with their first device.
     private let zigbeeSettings: ZigbeeBoardSettings?
+    private let bleSettings: BLEBoardSettings?
+    private(set) var ble: BLEControllerLink?
     private(set) var zigbee: ZigbeeCoordinatorLink?
     /// The cache record holding the coordinator's device table (joined devices survive a
     /// restart: they do not join again).
@@ -42,6 +45,7 @@ final class BoardDevices {
         self.configSpecs = settings.specs
         self.log = log
         zigbeeSettings = try settings.zigbee.map { config throws(DocumentError) in try ZigbeeBoardSettings.decode(config) }
+        bleSettings = try settings.ble.map { config throws(DocumentError) in try BLEBoardSettings.decode(config) }
         scratch.reserveCapacity(64)
         var makeDriver: (DeviceSpec, DeviceDriverEvents) -> (any DeviceDriver)? = { _, _ in nil }
         manager = DeviceManager(loop: loop, wallClockMilliseconds: { kinglet_realtime_ns() / 1_000_000 },
@@ -71,7 +75,13 @@ final class BoardDevices {
                     return nil
                 }
                 return try ZigbeeDeviceDriver(loop: loop, link: link, spec: spec, events: events)
-            case .ble, .mqtt:
+            case .ble:
+                guard let link = bleLink() else {
+                    events.log("this board has no Bluetooth controller (devices.ble in its config)")
+                    return nil
+                }
+                return try BLEDeviceDriver(link: link, spec: spec, events: events)
+            case .mqtt:
                 events.log("the \(spec.kind.rawValue) driver is not available in this build")
                 return nil
             }
@@ -100,10 +110,26 @@ final class BoardDevices {
         return link
     }
 
+    private func bleLink() -> BLEControllerLink? {
+        if let ble { return ble }
+        guard let bleSettings else { return nil }
+        do throws(BLEScannerError) {
+            let link = try BLEControllerLink(loop: loop, settings: bleSettings)
+            link.log = { [log] message in log.info(message) }
+            ble = link
+            link.start()
+            return link
+        } catch {
+            log.error("cannot set up the BLE controller: \(error.description)")
+            return nil
+        }
+    }
+
     /// Checks the config's devices before anything starts: a headless board with a wrong
     /// device config stops with the file, line and column.
     static func validate(_ settings: DeviceSettings) throws(DocumentError) {
         if let zigbee = settings.zigbee { _ = try ZigbeeBoardSettings.decode(zigbee) }
+        if let ble = settings.ble { _ = try BLEBoardSettings.decode(ble) }
         for spec in settings.specs {
             switch spec.kind {
             case .modbus: try ModbusDriver.validate(spec)
@@ -111,7 +137,11 @@ final class BoardDevices {
                 if settings.zigbee == nil {
                     throw spec.protocolConfig.error("protocolName", "a zigbee device needs the board's coordinator: devices.zigbee")
                 }
-            case .ble, .mqtt: break
+            case .ble:
+                if settings.ble == nil {
+                    throw spec.protocolConfig.error("protocolName", "a ble device needs the board's controller: devices.ble")
+                }
+            case .mqtt: break
             }
         }
     }
@@ -184,6 +214,8 @@ final class BoardDevices {
         manager.stopAll()
         zigbee?.stop()
         zigbee = nil
+        ble?.stop()
+        ble = nil
     }
 
     /// The twin as the Device's status members, for `kinglet status` and the link.

@@ -219,13 +219,13 @@ public final class DeviceManager {
 
     private func stateChanged(_ device: ManagedDevice, _ state: DeviceState, _ reason: String) {
         guard device.twin.state != state || device.twin.stateReason != reason else { return }
-        let wasOffline = device.twin.state == .offline
+        let previous = device.twin.state
         device.twin.state = state
         device.twin.stateReason = reason
         if state == .offline {
             log("device \(device.spec.fullName) is offline: \(reason)")
-        } else if state == .online && wasOffline {
-            log("device \(device.spec.fullName) answers again")
+        } else if state == .online && previous != .online {
+            if previous == .offline { log("device \(device.spec.fullName) answers again") }
             // Desired values not confirmed yet are written again.
             for index in device.twin.properties.indices where device.twin.properties[index].desired != nil
                 && device.twin.properties[index].observedDesired != device.twin.properties[index].desired {

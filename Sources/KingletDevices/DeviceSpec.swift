@@ -76,7 +76,7 @@ public struct DeviceConfigData {
         case .integer(let value): return Double(value)
         case .double(let value): return value
         case .string(let text):
-            guard let value = Double(text) else { throw field.error("expected a number, found \"\(text)\"") }
+            guard let value = DecimalText.double(text) else { throw field.error("expected a number, found \"\(text)\"") }
             return value
         default: throw field.mismatch("a number")
         }

@@ -1,3 +1,5 @@
+import KingletDocument
+
 /// A value read from or written to a device property.
 public enum DeviceValue: Equatable {
     case bool(Bool)
@@ -27,7 +29,7 @@ public enum DeviceValue: Equatable {
         case .bool(let value): return value ? 1 : 0
         case .integer(let value): return Double(value)
         case .double(let value): return value
-        case .text(let value): return Double(value)
+        case .text(let value): return DecimalText.double(value)
         }
     }
 
@@ -36,10 +38,10 @@ public enum DeviceValue: Equatable {
         switch type {
         case .int:
             if let value = Int64(text) { return .integer(value) }
-            if let value = Double(text), let whole = Int64(exactly: value) { return .integer(whole) }
+            if let value = DecimalText.double(text), let whole = Int64(exactly: value) { return .integer(whole) }
             return nil
         case .float, .double:
-            guard let value = Double(text), value.isFinite else { return nil }
+            guard let value = DecimalText.double(text), value.isFinite else { return nil }
             return .double(value)
         case .boolean:
             switch text.lowercased() {

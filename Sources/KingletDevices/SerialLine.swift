@@ -129,7 +129,9 @@ public final class SerialLine {
                     if fd < 0 { return }  // the receiver stopped us
                     continue
                 }
-                if count == 0 || (kinglet_errno() != EAGAIN && kinglet_errno() != EINTR) {
+                // A tty in raw mode with VMIN 0 reads 0 bytes when nothing is there: that is
+                // not an end of file. A vanished device reads EIO (and epoll says HUP).
+                if count < 0 && kinglet_errno() != EAGAIN && kinglet_errno() != EINTR {
                     fail("\(path) vanished")
                     return
                 }

@@ -1,0 +1,101 @@
+import Foundation
+import KingletTestPeers
+import Testing
+
+/// One agent with every serial bus at once against the simulators of boards/sim: Modbus RTU
+/// (libmodbus's own server), a ZNP coordinator and an H4 BLE controller, each on its pty.
+@Suite(.serialized) struct DevicesEndToEndTests {
+    /// The devices as `kinglet status -o json` shows them, by name.
+    static func devices(_ socket: String) -> [String: [String: Any]]? {
+        guard let result = try? AgentProcess.run(["status", "-o", "json", "--socket", socket], within: 10), result.status == 0,
+              let document = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],
+              let devices = document["devices"] as? [[String: Any]] else { return nil }
+        var byName: [String: [String: Any]] = [:]
+        for device in devices { if let name = device["name"] as? String { byName[name] = device } }
+        return byName
+    }
+
+    static func reported(_ device: [String: Any]?, _ property: String) -> String? {
+        let twins = device?["twins"] as? [[String: Any]] ?? []
+        let twin = twins.first { $0["propertyName"] as? String == property }
+        return (twin?["reported"] as? [String: Any])?["value"] as? String
+    }
+
+    static func observedDesired(_ device: [String: Any]?, _ property: String) -> String? {
+        let twins = device?["twins"] as? [[String: Any]] ?? []
+        let twin = twins.first { $0["propertyName"] as? String == property }
+        return (twin?["observedDesired"] as? [String: Any])?["value"] as? String
+    }
+
+    static func counter(_ device: [String: Any]?, _ name: String) -> Int {
+        ((device?["counters"] as? [String: Any])?[name] as? Int) ?? 0
+    }
+
+    /// Polls the status (bounded) until `condition` holds; returns the last devices seen.
+    @discardableResult
+    static func waitFor(_ socket: String, within seconds: Double, _ condition: ([String: [String: Any]]) -> Bool) -> [String: [String: Any]]? {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last: [String: [String: Any]]? = nil
+        while Date() < deadline {
+            if let devices = devices(socket) {
+                last = devices
+                if condition(devices) { return devices }
+            }
+            usleep(200_000)
+        }
+        return last
+    }
+
+    @Test func everyBusReportsTwinsAndDesiredValuesReachTheDevices() throws {
+        let bench = try DeviceBench(modbusFaults: ["--fault-bad-crc-every", "7"], znpFaults: ["--fault-garbage-every", "5"])
+        defer { bench.stop() }
+        let board = try TemporaryBoard(node: "edge-devices", extraConfig: try bench.devicesConfig())
+        defer { board.remove() }
+        let agent = AgentProcess(["run", "--config", board.configPath])
+        try agent.start()
+        defer { _ = agent.finish(within: 0) }
+
+        // Readings from all three buses become twins.
+        let seen = DevicesEndToEndTests.waitFor(board.socket, within: 60) { devices in
+            DevicesEndToEndTests.reported(devices["boiler-1"], "temperature") != nil
+                && DevicesEndToEndTests.reported(devices["kitchen-plug"], "activePower") != nil
+                && DevicesEndToEndTests.reported(devices["hall-sensor"], "temperature") != nil
+                && DevicesEndToEndTests.reported(devices["greenhouse"], "temperature") != nil
+                && DevicesEndToEndTests.reported(devices["cellar"], "temperature") != nil
+        }
+        for (name, property) in [("boiler-1", "temperature"), ("kitchen-plug", "activePower"), ("hall-sensor", "temperature"),
+                                 ("greenhouse", "temperature"), ("cellar", "temperature")] {
+            #expect(DevicesEndToEndTests.reported(seen?[name], property) != nil, "\(name).\(property): \(String(describing: seen?[name]))")
+        }
+        let boilerTemperature = Double(DevicesEndToEndTests.reported(seen?["boiler-1"], "temperature") ?? "") ?? 0
+        #expect((18.0...26.0).contains(boilerTemperature), "the map's sine runs 180..260 at scale 0.1")
+        #expect(seen?["boiler-1"]?["state"] as? String == "online")
+
+        // Desired values: the Modbus setpoint (22.5 °C, raw 225) and pump coil reach the
+        // simulator's registers; the ZigBee plug is switched off and reports it back.
+        let confirmed = DevicesEndToEndTests.waitFor(board.socket, within: 60) { devices in
+            DevicesEndToEndTests.observedDesired(devices["boiler-1"], "setpoint") == "22.5"
+                && DevicesEndToEndTests.observedDesired(devices["kitchen-plug"], "power") == "false"
+        }
+        #expect(DevicesEndToEndTests.observedDesired(confirmed?["boiler-1"], "setpoint") == "22.5")
+        #expect(DevicesEndToEndTests.observedDesired(confirmed?["kitchen-plug"], "power") == "false")
+        let registers = bench.modbusRegisters()
+        #expect(((registers?["holdingRegisters"] as? [String: Any])?["values"] as? [Int])?.first == 225)
+        #expect(((registers?["coils"] as? [String: Any])?["values"] as? [Int])?.first == 1)
+        #expect(bench.znp.output.contains("AF_DATA_REQUEST"), "the on/off command went to the ZNP simulator")
+
+        // Injected faults were counted and survived.
+        #expect(DevicesEndToEndTests.counter(confirmed?["boiler-1"], "badFrames") > 0)
+
+        // Unplug the Modbus port: the device goes offline; plug it back: readings resume.
+        bench.modbus.signal(SIGUSR1)
+        let unplugged = DevicesEndToEndTests.waitFor(board.socket, within: 30) { $0["boiler-1"]?["state"] as? String == "offline" }
+        #expect(unplugged?["boiler-1"]?["state"] as? String == "offline")
+        bench.modbus.signal(SIGUSR2)
+        let replugged = DevicesEndToEndTests.waitFor(board.socket, within: 30) { devices in
+            devices["boiler-1"]?["state"] as? String == "online" && DevicesEndToEndTests.counter(devices["boiler-1"], "reopens") > 0
+        }
+        #expect(replugged?["boiler-1"]?["state"] as? String == "online")
+        #expect(agent.process.isRunning, "the agent survived every fault")
+    }
+}
