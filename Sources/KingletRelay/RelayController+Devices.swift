@@ -185,7 +185,13 @@ extension RelayController {
         writes.submit("devicestatus/\(uid)") {
             do {
                 _ = try await client.patch(.devices, namespace: namespace, name: name, subresource: "status", type: .merge, patch)
-            } catch KubeError.notFound {}
+            } catch KubeError.notFound {
+                // KubeEdge's own CRD has no status subresource: status is then part of the
+                // object (needs `patch` on devices; gone for good when this 404s too).
+                do {
+                    _ = try await client.patch(.devices, namespace: namespace, name: name, type: .merge, patch)
+                } catch KubeError.notFound {}
+            }
         }
     }
 

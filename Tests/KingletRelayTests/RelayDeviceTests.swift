@@ -286,6 +286,47 @@ import Testing
     }
 }
 
+extension RelayDeviceTests {
+    /// A CRD as KubeEdge publishes its Device one: no status subresource.
+    static func crdWithoutStatus(plural: String, kind: String) -> JSONValue {
+        ["apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+         "metadata": ["name": .string("\(plural).devices.kubeedge.io")],
+         "spec": ["group": "devices.kubeedge.io", "scope": "Namespaced",
+                  "names": ["plural": .string(plural), "kind": .string(kind)],
+                  "versions": [["name": "v1beta1", "served": true, "storage": true,
+                                "schema": ["openAPIV3Schema": ["type": "object", "x-kubernetes-preserve-unknown-fields": true]]]]]]
+    }
+
+    @Test func statusIsWrittenToTheDeviceItselfWhenItsCRDHasNoStatusSubresource() async throws {
+        try await RelayHarness.with("device-kubeedge-crd") { harness in
+            let crds = Resource(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false)
+            _ = try await harness.kube.create(crds, Self.crdWithoutStatus(plural: "devices", kind: "Device"))
+            _ = try await harness.kube.create(crds, Self.crdWithoutStatus(plural: "devicemodels", kind: "DeviceModel"))
+            try harness.startRelay("r1")
+            harness.comeOnline("edge-1")
+            let beating = harness.keepBeating(["edge-1"])
+            defer { beating.cancel() }
+            _ = try await harness.kube.create(.deviceModels, namespace: "default", [
+                "apiVersion": "devices.kubeedge.io/v1beta1", "kind": "DeviceModel", "metadata": ["name": "lamp"],
+                "spec": ["protocol": "virtualProtocol", "properties": [["name": "on", "type": "BOOLEAN", "accessMode": "ReadWrite"]]],
+            ])
+            let created = try await harness.kube.create(.devices, namespace: "default", [
+                "apiVersion": "devices.kubeedge.io/v1beta1", "kind": "Device", "metadata": ["name": "lamp-1"],
+                "spec": ["deviceModelRef": ["name": "lamp"], "nodeName": "edge-1",
+                         "properties": [["name": "on", "desired": ["value": "true"]]]],
+            ])
+            let uid = try #require(created.uid)
+            let sent = await harness.eventually { await harness.agentMessages.json(LinkTopic.desiredDevice(node: "edge-1", uid: uid).path) }
+            #expect(sent != nil, "\(harness.relayLogs)")
+            harness.publish(.deviceStatus(node: "edge-1", uid: uid), """
+                {"v":1,"uid":"\(uid)","state":"online","twins":[{"propertyName":"on","reported":{"value":"true"}}]}
+                """)
+            let state = await harness.eventually { await device(harness, "lamp-1")?[path: "status", "state"]?.stringValue }
+            #expect(state == "online", "\(harness.relayLogs)")
+        }
+    }
+}
+
 /// A count that watch callbacks (sendable closures) can bump.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
