@@ -67,6 +67,9 @@ public actor Informer {
     public let namespace: String?
     public let labelSelector: String?
     public let fieldSelector: String?
+    /// A collection the server does not serve (404 on list: a CRD not installed) counts as
+    /// empty, so the informer syncs, and is listed again until it is served.
+    public let emptyWhenNotServed: Bool
     private let client: KubeClient
     private let logger: Logger
     private let watchTimeout: Int
@@ -78,8 +81,9 @@ public actor Informer {
     public private(set) var listCount = 0
 
     public init(client: KubeClient, resource: Resource, namespace: String? = nil, labelSelector: String? = nil,
-                fieldSelector: String? = nil, watchTimeout: Int = 300, logger: Logger) {
+                fieldSelector: String? = nil, watchTimeout: Int = 300, emptyWhenNotServed: Bool = false, logger: Logger) {
         self.client = client
+        self.emptyWhenNotServed = emptyWhenNotServed
         self.resource = resource
         self.namespace = namespace
         self.labelSelector = labelSelector
@@ -129,6 +133,22 @@ public actor Informer {
                 }
             } catch is CancellationError {
                 return
+            } catch KubeError.notFound(let message) where emptyWhenNotServed {
+                // Not served (yet, or any more: its CRD was deleted): empty until it is.
+                receivedSinceWatch = 0
+                needList = true
+                let events = store.replace(with: [])
+                for event in events { await handler(event) }
+                if !hasSynced {
+                    hasSynced = true
+                    await handler(.synced)
+                }
+                if !reportedNotServed {
+                    reportedNotServed = true
+                    logger.info("\(resource.plural).\(resource.group) is not served (\(message)); treated as empty, listing again until it is")
+                }
+                do { try await Task.sleep(for: .seconds(backoff.nextDelay())) } catch { return }
+                continue
             } catch KubeError.gone(let message) {
                 logger.info("\(resource.plural): resource version \(lastResourceVersion) expired, relisting", metadata: ["message": "\(message)"])
                 receivedSinceWatch = 0
@@ -144,6 +164,7 @@ public actor Informer {
     }
 
     private var receivedSinceWatch = 0
+    private var reportedNotServed = false
 
     private func deliver(_ event: WatchEvent, handler: @Sendable (InformerEvent) async -> Void) async {
         receivedSinceWatch += 1

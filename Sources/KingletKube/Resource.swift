@@ -21,6 +21,9 @@ public struct Resource: Sendable, Hashable {
     public static let events = Resource(group: "", version: "v1", plural: "events", namespaced: true)
     public static let namespaces = Resource(group: "", version: "v1", plural: "namespaces", namespaced: false)
     public static let leases = Resource(group: "coordination.k8s.io", version: "v1", plural: "leases", namespaced: true)
+    /// KubeEdge's devices (a CRD: deploy/crds).
+    public static let devices = Resource(group: "devices.kubeedge.io", version: "v1beta1", plural: "devices", namespaced: true)
+    public static let deviceModels = Resource(group: "devices.kubeedge.io", version: "v1beta1", plural: "devicemodels", namespaced: true)
 
     /// "v1" or "group/version", as in `apiVersion`.
     public var apiVersion: String { group.isEmpty ? version : group + "/" + version }

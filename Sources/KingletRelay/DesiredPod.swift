@@ -256,13 +256,23 @@ struct Resolver {
 
 /// The index message for one node (docs/protocol.md, "desired/index").
 public enum DesiredIndex {
-    public static func payload(pods: [String: String], deleting: [String: Int64]) -> [UInt8] {
-        let message: JSONValue = [
+    /// `devices` is written only when the node has some: the index of a node without
+    /// devices stays byte for byte what it was before devices existed, so upgrading the
+    /// relay republishes no index (an absent map lists no device, as an empty one).
+    public static func payload(pods: [String: String], deleting: [String: Int64], devices: [String: String] = [:]) -> [UInt8] {
+        var message: JSONValue = [
             "v": 1,
             "pods": .object(pods.mapValues { .string($0) }),
             "deleting": .object(deleting.mapValues { .int($0) }),
         ]
+        if !devices.isEmpty { message["devices"] = .object(devices.mapValues { .string($0) }) }
         return message.compactBytes
+    }
+
+    /// The uid -> hash map of devices in a retained index payload (empty when it has none).
+    public static func devices(in payload: [UInt8]?) -> [String: String] {
+        guard let payload, let value = try? JSONValue.parse(payload), let devices = value["devices"]?.objectValue else { return [:] }
+        return devices.compactMapValues { $0.stringValue }
     }
 
     /// The uid -> hash map of a retained index payload (nil when it is not one).

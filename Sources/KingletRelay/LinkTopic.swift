@@ -6,6 +6,8 @@ public enum LinkTopic: Equatable, Sendable {
     case heartbeat(node: String)
     case nodeStatus(node: String)
     case podStatus(node: String, uid: String)
+    case desiredDevice(node: String, uid: String)
+    case deviceStatus(node: String, uid: String)
 
     public static let prefix = "kinglet/v1/nodes/"
     /// What the relay subscribes to: every node's desired and status trees.
@@ -24,6 +26,8 @@ public enum LinkTopic: Equatable, Sendable {
         case ("status", "heartbeat", 3): self = .heartbeat(node: node)
         case ("status", "node", 3): self = .nodeStatus(node: node)
         case ("status", "pods", 4) where !parts[3].isEmpty: self = .podStatus(node: node, uid: parts[3])
+        case ("desired", "devices", 4) where !parts[3].isEmpty: self = .desiredDevice(node: node, uid: parts[3])
+        case ("status", "devices", 4) where !parts[3].isEmpty: self = .deviceStatus(node: node, uid: parts[3])
         default: return nil
         }
     }
@@ -31,7 +35,7 @@ public enum LinkTopic: Equatable, Sendable {
     public var node: String {
         switch self {
         case .desiredPod(let node, _), .desiredIndex(let node), .online(let node), .heartbeat(let node),
-             .nodeStatus(let node), .podStatus(let node, _):
+             .nodeStatus(let node), .podStatus(let node, _), .desiredDevice(let node, _), .deviceStatus(let node, _):
             return node
         }
     }
@@ -44,6 +48,8 @@ public enum LinkTopic: Equatable, Sendable {
         case .heartbeat(let node): return Self.prefix + node + "/status/heartbeat"
         case .nodeStatus(let node): return Self.prefix + node + "/status/node"
         case .podStatus(let node, let uid): return Self.prefix + node + "/status/pods/" + uid
+        case .desiredDevice(let node, let uid): return Self.prefix + node + "/desired/devices/" + uid
+        case .deviceStatus(let node, let uid): return Self.prefix + node + "/status/devices/" + uid
         }
     }
 }

@@ -10,8 +10,10 @@ extension RelayController {
             // view of desired/ and status/pods, then wait for our marker to come back.
             for node in boards.keys {
                 boards[node]!.desiredPods.removeAll()
+                boards[node]!.desiredDevices.removeAll()
                 boards[node]!.desiredIndex = nil
                 boards[node]!.podStatuses.removeAll()
+                boards[node]!.deviceStatuses.removeAll()
             }
             brokerSynced = false
             ready = false
@@ -47,6 +49,8 @@ extension RelayController {
         switch topic {
         case .desiredPod(_, let uid):
             boards[node, default: Board()].desiredPods[uid] = payload.isEmpty ? nil : payload
+        case .desiredDevice(_, let uid):
+            boards[node, default: Board()].desiredDevices[uid] = payload.isEmpty ? nil : payload
         case .desiredIndex:
             boards[node, default: Board()].desiredIndex = payload.isEmpty ? nil : payload
         case .online:
@@ -92,6 +96,18 @@ extension RelayController {
                 guard owns(node) else { return }
                 handlePodStatus(node: node, uid: uid, message: message, previous: previous, deriveEvents: !retained)
             }
+        case .deviceStatus(_, let uid):
+            guard !payload.isEmpty else {
+                boards[node, default: Board()].deviceStatuses.removeValue(forKey: uid)
+                return
+            }
+            switch LinkMessage.decode(payload) {
+            case .failure(let rejection): reject(topic, rejection)
+            case .success(let message):
+                boards[node, default: Board()].deviceStatuses[uid] = message
+                if !retained { boards[node]!.lastSeen = now }
+                handleDeviceStatus(node: node, uid: uid)
+            }
         }
     }
 
@@ -125,6 +141,7 @@ extension RelayController {
             for (uid, message) in board.podStatuses {
                 handlePodStatus(node: node, uid: uid, message: message, previous: message, deriveEvents: false)
             }
+            for uid in board.deviceStatuses.keys { handleDeviceStatus(node: node, uid: uid) }
         }
         for key in podsByNode[node] ?? [] {
             if let pod = pods[key] { ensureTolerations(pod, node: node) }

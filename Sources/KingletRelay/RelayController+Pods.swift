@@ -74,8 +74,9 @@ extension RelayController {
         return ConfigSources(configMap: { configMaps[$0 + "/" + $1] }, secret: { secrets[$0 + "/" + $1] })
     }
 
-    /// Publishes what differs between the node's pods and what the broker retains: pod
-    /// messages first, then the index, then clears the messages of pods that left it.
+    /// Publishes what differs between the node's pods and devices and what the broker
+    /// retains: pod and device messages first, then the index, then clears the messages of
+    /// pods and devices that left it.
     func reconcileDesired(_ node: String) {
         var board = boards[node] ?? Board()
         var indexPods: [String: String] = [:]
@@ -106,7 +107,8 @@ extension RelayController {
                 }
             }
         }
-        let index = DesiredIndex.payload(pods: indexPods, deleting: deleting)
+        let indexDevices = reconcileDevices(node, board: &board)
+        let index = DesiredIndex.payload(pods: indexPods, deleting: deleting, devices: indexDevices)
         if board.desiredIndex != index {
             mqtt.publish(LinkTopic.desiredIndex(node: node).path, index)
             board.desiredIndex = index
@@ -115,6 +117,7 @@ extension RelayController {
             mqtt.publish(LinkTopic.desiredPod(node: node, uid: uid).path, [])
             board.desiredPods.removeValue(forKey: uid)
         }
+        clearRemovedDevices(node, listed: indexDevices, board: &board)
         boards[node] = board
     }
 

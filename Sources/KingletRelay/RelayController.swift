@@ -21,8 +21,11 @@ struct Board {
     var report: JSONValue?
     /// The latest `status/pods/<uid>` messages.
     var podStatuses: [String: JSONValue] = [:]
-    /// What is retained under `desired/`: pod messages by uid, and the index.
+    /// The latest `status/devices/<uid>` messages.
+    var deviceStatuses: [String: JSONValue] = [:]
+    /// What is retained under `desired/`: pod and device messages by uid, and the index.
     var desiredPods: [String: [UInt8]] = [:]
+    var desiredDevices: [String: [UInt8]] = [:]
     var desiredIndex: [UInt8]?
     /// Whether the node's Lease is known to exist (then renewals PATCH, else CREATE).
     var leaseExists = false
@@ -45,6 +48,12 @@ public actor RelayController {
     var secrets: [String: JSONValue] = [:]
     var nodes: [String: JSONValue] = [:]
     var memberLeases: [String: JSONValue] = [:]
+    var devices: [String: JSONValue] = [:]
+    var deviceKeyByUID: [String: String] = [:]
+    var devicesByNode: [String: Set<String>] = [:]
+    /// "namespace/model" -> the devices that name that DeviceModel.
+    var devicesByModel: [String: Set<String>] = [:]
+    var deviceModels: [String: JSONValue] = [:]
     var syncedInformers: Set<String> = []
 
     // From the broker.
@@ -65,6 +74,9 @@ public actor RelayController {
     var creatingNodes: Set<String> = []
     var toleratedPods: Set<String> = []
     var configProblems: [String: String] = [:]
+    var deviceProblems: [String: String] = [:]
+    var deviceStatusWrittenAt: [String: Date] = [:]
+    var deviceStatusDue: Set<String> = []
     var eventBook: EventBook
     var useMergePatchForPodStatus = false
     var tickCount = 0
@@ -101,6 +113,11 @@ public actor RelayController {
             ("secrets", Informer(client: client, resource: .secrets, watchTimeout: options.watchTimeout, logger: logger)),
             ("members", Informer(client: client, resource: .leases, namespace: options.namespace,
                                  labelSelector: Self.memberLabel, watchTimeout: options.watchTimeout, logger: logger)),
+            // KubeEdge's CRDs may be missing: then there are no devices, and pods go on.
+            ("devices", Informer(client: client, resource: .devices, watchTimeout: options.watchTimeout,
+                                 emptyWhenNotServed: true, logger: logger)),
+            ("devicemodels", Informer(client: client, resource: .deviceModels, watchTimeout: options.watchTimeout,
+                                      emptyWhenNotServed: true, logger: logger)),
         ]
         for (name, informer) in informers {
             tasks.append(Task { await informer.run { event in await self.handle(informer: name, event) } })
@@ -219,6 +236,7 @@ public actor RelayController {
             syncedInformers.insert(name)
             logger.debug("informer \(name) synced")
             updateReadiness()
+            if Self.deviceInformerNames.contains(name) { deviceInformersSynced() }
             return
         }
         switch name {
@@ -227,6 +245,8 @@ public actor RelayController {
         case "configmaps": handleConfig(event, prefix: "c/", into: &configMaps)
         case "secrets": handleConfig(event, prefix: "s/", into: &secrets)
         case "members": handleMember(event)
+        case "devices": handleDevice(event)
+        case "devicemodels": handleDeviceModel(event)
         default: break
         }
     }

@@ -10,7 +10,7 @@ public struct ResourcePath: Sendable {
     public let subresource: String?
 
     /// nil when the path is not a resource path (discovery or unknown).
-    public static func parse(_ path: String) throws(APIError) -> ResourcePath? {
+    public static func parse(_ path: String, registry: ResourceRegistry) throws(APIError) -> ResourcePath? {
         let parts = path.split(separator: "/").map(String.init)
         let groupVersion: String
         var rest: ArraySlice<String>
@@ -25,12 +25,12 @@ public struct ResourcePath: Sendable {
         }
         var namespace: String? = nil
         if rest.count >= 3, rest.first == "namespaces",
-           let candidate = ResourceType.find(groupVersion: groupVersion, plural: rest[rest.startIndex + 2]), candidate.namespaced {
+           let candidate = registry.find(groupVersion: groupVersion, plural: rest[rest.startIndex + 2]), candidate.namespaced {
             namespace = rest[rest.startIndex + 1]
             rest = rest.dropFirst(2)
         }
         guard let plural = rest.first else { return nil }
-        guard let resource = ResourceType.find(groupVersion: groupVersion, plural: plural) else {
+        guard let resource = registry.find(groupVersion: groupVersion, plural: plural) else {
             throw .pageNotFound(path)
         }
         rest = rest.dropFirst()

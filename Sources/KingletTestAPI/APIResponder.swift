@@ -45,8 +45,20 @@ public struct APIResponder: HTTPResponder {
     func route(_ request: Request) async throws -> Response {
         let path = request.uri.path
         let query = QueryParameters(request.uri.query)
-        if let resourcePath = try ResourcePath.parse(path) {
-            return try await resourceRequest(request, resourcePath, query)
+        let resourcePath: ResourcePath?
+        do {
+            resourcePath = try ResourcePath.parse(path, registry: store.registry)
+        } catch {
+            // Perhaps a CRD another server on this etcd wrote: look again.
+            try await store.refreshCustomResources()
+            resourcePath = try ResourcePath.parse(path, registry: store.registry)
+        }
+        if let resourcePath {
+            let response = try await resourceRequest(request, resourcePath, query)
+            if resourcePath.resource.kind == "CustomResourceDefinition", request.method != .get {
+                try await store.refreshCustomResources()
+            }
+            return response
         }
         guard request.method == .get || path.hasPrefix("/admin/") else { throw APIError.methodNotAllowed("the server does not allow this method on the requested resource") }
         switch path {
@@ -55,7 +67,9 @@ public struct APIResponder: HTTPResponder {
             return Self.text("ok")
         case "/version": return Self.json(Discovery.version)
         case "/api": return Self.json(Discovery.coreVersions(serverAddress: serverAddress))
-        case "/apis": return Self.json(Discovery.groupList)
+        case "/apis":
+            try await store.refreshCustomResources()
+            return Self.json(Discovery.groupList(store.registry.all))
         case "/openapi/v2":
             // An empty OpenAPI v2 document: kubectl finds no schema and leaves validation to the server.
             return Response(status: .ok, headers: [.contentType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"],
@@ -70,9 +84,11 @@ public struct APIResponder: HTTPResponder {
             return Self.json(["revision": .int(revision)])
         default:
             let parts = path.split(separator: "/").map(String.init)
-            if parts.count == 2, parts[0] == "api", let list = Discovery.resourceList(groupVersion: parts[1]) { return Self.json(list) }
-            if parts.count == 2, parts[0] == "apis", let group = Discovery.groupDocument(parts[1]) { return Self.json(group) }
-            if parts.count == 3, parts[0] == "apis", let list = Discovery.resourceList(groupVersion: "\(parts[1])/\(parts[2])") {
+            if parts.first == "apis", parts.count == 2 || parts.count == 3 { try await store.refreshCustomResources() }
+            let served = store.registry.all
+            if parts.count == 2, parts[0] == "api", let list = Discovery.resourceList(groupVersion: parts[1], served) { return Self.json(list) }
+            if parts.count == 2, parts[0] == "apis", let group = Discovery.groupDocument(parts[1], served) { return Self.json(group) }
+            if parts.count == 3, parts[0] == "apis", let list = Discovery.resourceList(groupVersion: "\(parts[1])/\(parts[2])", served) {
                 return Self.json(list)
             }
             throw APIError.pageNotFound(path)
@@ -110,7 +126,13 @@ public struct APIResponder: HTTPResponder {
             return Self.json(try await store.update(resource, namespace: path.namespace, name: name, object: try await body(request),
                                                     subresource: path.subresource))
         case (.patch, let name?):
-            guard let type = PatchType(contentType: request.headers[.contentType] ?? "") else {
+            let type = PatchType(contentType: request.headers[.contentType] ?? "")
+            if resource.isCustom, type == nil || type == .strategicMerge {
+                // As the apiextensions server: custom resources have no Go struct to carry patch strategies.
+                throw APIError(code: 415, reason: "UnsupportedMediaType",
+                               message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+            }
+            guard let type else {
                 throw APIError(code: 415, reason: "UnsupportedMediaType",
                                message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
             }
@@ -163,7 +185,7 @@ public struct APIResponder: HTTPResponder {
             item["apiVersion"] = nil
             return item
         }
-        return Self.json(["kind": .string(resource.kind + "List"), "apiVersion": .string(resource.apiVersion),
+        return Self.json(["kind": .string(resource.listKind), "apiVersion": .string(resource.apiVersion),
                           "metadata": metadata, "items": .array(items)])
     }
 
@@ -180,7 +202,7 @@ public struct APIResponder: HTTPResponder {
                 if error.code != 404 { throw error }
             }
         }
-        return Self.json(["kind": .string(resource.kind + "List"), "apiVersion": .string(resource.apiVersion),
+        return Self.json(["kind": .string(resource.listKind), "apiVersion": .string(resource.apiVersion),
                           "metadata": ["resourceVersion": .string(String(page.resourceVersion))], "items": .array(items)])
     }
 

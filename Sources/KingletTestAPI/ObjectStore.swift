@@ -24,6 +24,8 @@ public struct ListPage: Sendable {
 /// are defaulted and deleted gracefully. Independent of HTTP.
 public final class ObjectStore: Sendable {
     public let etcd: EtcdClient
+    /// What is served: the built-in resources and those of the stored CRDs.
+    public let registry = ResourceRegistry()
     let recent = RecentObjects()
 
     public init(etcd: EtcdClient) { self.etcd = etcd }
@@ -36,7 +38,18 @@ public final class ObjectStore: Sendable {
             throw APIError(code: 500, reason: "InternalError", message: "stored object \(kv.key) is not JSON: \(error)")
         }
         object.set(["metadata", "resourceVersion"], .string(String(kv.modRevision)))
+        // Every served version of a CRD reads the same stored objects (conversion "None").
+        if resource.isCustom { object["apiVersion"] = .string(resource.apiVersion) }
         return object
+    }
+
+    /// Reloads the CustomResourceDefinitions from etcd into the registry.
+    public func refreshCustomResources() async throws(APIError) {
+        let resource = ResourceType.customResourceDefinitions
+        let page = try await mapEtcd { try await etcd.list(prefix: resource.storagePrefix) }
+        var crds: [JSON] = []
+        for kv in page.values { crds.append(try decode(kv, resource: resource)) }
+        registry.replaceCustom(with: crds)
     }
 
     func encode(_ object: JSON) -> [UInt8] {
@@ -132,6 +145,9 @@ public final class ObjectStore: Sendable {
         if let kind = object["kind"]?.stringValue, kind != resource.kind {
             throw .badRequest("the kind of the provided object (\(kind)) does not match the resource (\(resource.kind))")
         }
+        if resource.isCustom, let apiVersion = object["apiVersion"]?.stringValue, apiVersion != resource.apiVersion {
+            throw .badRequest("the API version in the data (\(apiVersion)) does not match the expected API version (\(resource.apiVersion))")
+        }
         object["kind"] = .string(resource.kind)
         object["apiVersion"] = .string(resource.apiVersion)
         var metadata = object["metadata"] ?? .object([:])
@@ -181,8 +197,16 @@ public final class ObjectStore: Sendable {
     }
 
     func prepareCreate(_ resource: ResourceType, _ object: inout JSON) throws(APIError) {
+        if resource.isCustom {
+            // As the apiextensions server: with the status subresource, create cannot set status.
+            if resource.hasStatus { object["status"] = nil }
+            return
+        }
         defer { ZeroValues.fill(&object, kind: resource.kind) }
         switch resource.kind {
+        case "CustomResourceDefinition":
+            try CustomResourceDefinitions.validate(object)
+            object["status"] = CustomResourceDefinitions.status(object, old: nil)
         case "Pod":
             guard let containers = object.at(["spec", "containers"])?.arrayValue, !containers.isEmpty else {
                 throw .invalid(resource, Self.name(object), field: "spec.containers", "Required value")
@@ -307,11 +331,29 @@ public final class ObjectStore: Sendable {
         if resource.kind == "Pod" {
             try PodRules.validateSpecUpdate(old: old["spec"] ?? [:], new: result["spec"] ?? [:], name: name, resource: resource)
         }
+        if resource.kind == "CustomResourceDefinition" {
+            try CustomResourceDefinitions.validate(result)
+            if result.at(["spec", "group"]) != old.at(["spec", "group"]) {
+                throw .invalid(resource, name, field: "spec.group", "Invalid value: \"\(result.at(["spec", "group"])?.stringValue ?? "")\": field is immutable")
+            }
+            result["status"] = CustomResourceDefinitions.status(result, old: old)
+        }
         ZeroValues.fill(&result, kind: resource.kind)
-        if result["spec"] != old["spec"], let generation = old.at(["metadata", "generation"])?.intValue {
+        if Self.specChanged(resource, old: old, new: result), let generation = old.at(["metadata", "generation"])?.intValue {
             result.set(["metadata", "generation"], .int(generation + 1))
         }
         return result
+    }
+
+    /// Whether an update bumps `metadata.generation`: a change of `spec` for built-in
+    /// kinds; for custom resources any change outside metadata (and status, when it is a
+    /// subresource), as the apiextensions server's strategy compares them.
+    static func specChanged(_ resource: ResourceType, old: JSON, new: JSON) -> Bool {
+        guard resource.isCustom else { return new["spec"] != old["spec"] }
+        var before = old, after = new
+        for field in ["metadata", "kind", "apiVersion"] { before[field] = nil; after[field] = nil }
+        if resource.hasStatus { before["status"] = nil; after["status"] = nil }
+        return before != after
     }
 
     // MARK: Delete
@@ -350,6 +392,7 @@ public final class ObjectStore: Sendable {
             guard case .written = result else { continue }
             recent.forget(key)
             if resource.kind == "Namespace" { try await deleteContents(ofNamespace: name) }
+            if resource.kind == "CustomResourceDefinition" { try await deleteCustomResources(of: object) }
             return (object, true)
         }
         throw .conflict(resource, name, "too many concurrent writers, please retry")
@@ -358,10 +401,20 @@ public final class ObjectStore: Sendable {
     /// A deleted namespace takes its objects with it (the namespace controller's job in a
     /// real cluster; done at once here).
     func deleteContents(ofNamespace namespace: String) async throws(APIError) {
-        for resource in ResourceType.all where resource.namespaced {
+        for resource in registry.all where resource.namespaced {
             let prefix = resource.listPrefix(namespace: namespace)
             try await mapEtcd { try await etcd.deletePrefix(prefix) }
         }
+    }
+
+    /// A deleted CRD takes its objects with it (the apiextensions finalizer's job, done at
+    /// once here), and stops being served.
+    func deleteCustomResources(of crd: JSON) async throws(APIError) {
+        for resource in CustomResourceDefinitions.servedResources(crd).prefix(1) {
+            let prefix = resource.storagePrefix
+            try await mapEtcd { try await etcd.deletePrefix(prefix) }
+        }
+        try await refreshCustomResources()
     }
 
     /// Creates the namespaces every cluster has, if missing.

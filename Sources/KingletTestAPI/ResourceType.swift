@@ -11,12 +11,25 @@ public struct ResourceType: Sendable {
     public let shortNames: [String]
     /// Field selector labels the real server supports beyond metadata.name/namespace.
     public let fieldLabels: [String]
+    /// Served from a CustomResourceDefinition: stored as given (no defaults, no zero
+    /// values), `status` dropped on create when the status subresource is on, strategic
+    /// merge patches refused (415), generation bumped on any change outside metadata/status.
+    public var isCustom = false
+    /// `names.listKind` of a CustomResourceDefinition (else `<kind>List`).
+    public var customListKind: String? = nil
+    /// `additionalPrinterColumns` of a custom resource version (Name always comes first).
+    public var printerColumns: [PrinterColumn] = []
+    public var categories: [String] = []
 
     public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     public var groupVersion: String { apiVersion }
+    public var listKind: String { customListKind ?? kind + "List" }
 
-    /// `/registry/<resource>/` as kube-apiserver keys it.
-    public var storagePrefix: String { "/registry/\(plural)/" }
+    /// `/registry/<resource>/` as kube-apiserver keys it; custom resources and CRDs under
+    /// their group, `/registry/<group>/<resource>/`, as the apiextensions server does.
+    public var storagePrefix: String {
+        isCustom || group == "apiextensions.k8s.io" ? "/registry/\(group)/\(plural)/" : "/registry/\(plural)/"
+    }
 
     public func key(namespace: String?, name: String) -> String {
         if namespaced, let namespace { return "\(storagePrefix)\(namespace)/\(name)" }
@@ -29,7 +42,7 @@ public struct ResourceType: Sendable {
         return storagePrefix
     }
 
-    /// The served resources.
+    /// The built-in resources (custom ones come from `ResourceRegistry`).
     public static let all: [ResourceType] = [
         ResourceType(group: "", version: "v1", plural: "namespaces", singular: "namespace", kind: "Namespace",
                      namespaced: false, hasStatus: true, shortNames: ["ns"], fieldLabels: ["status.phase"]),
@@ -50,9 +63,10 @@ public struct ResourceType: Sendable {
                                    "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"]),
         ResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease",
                      namespaced: true, hasStatus: false, shortNames: [], fieldLabels: []),
+        customResourceDefinitions,
     ]
 
-    public static func find(groupVersion: String, plural: String) -> ResourceType? {
-        all.first { $0.groupVersion == groupVersion && $0.plural == plural }
-    }
+    public static let customResourceDefinitions = ResourceType(
+        group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition",
+        kind: "CustomResourceDefinition", namespaced: false, hasStatus: true, shortNames: ["crd", "crds"], fieldLabels: [])
 }

@@ -17,7 +17,14 @@ public enum Tables {
     static func columns(_ resource: ResourceType) -> [Column] {
         let name = Column("Name", "Name must be unique within a namespace.", format: "name")
         let age = Column("Age", "CreationTimestamp is a timestamp representing the server time when this object was created.")
+        if resource.isCustom {
+            return [name] + resource.printerColumns.map {
+                Column($0.name, $0.description, type: $0.type, format: $0.format, priority: $0.priority)
+            }
+        }
         switch resource.kind {
+        case "CustomResourceDefinition":
+            return [name, Column("Created At", "Time when the resource was created.", type: "date")]
         case "Pod":
             return [name, Column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
                     Column("Status", "The aggregate status of the containers in this pod."),
@@ -49,7 +56,9 @@ public enum Tables {
     static func cells(_ resource: ResourceType, _ object: JSON, now: Date) -> [JSON] {
         let name = JSON.string(object.at(["metadata", "name"])?.stringValue ?? "")
         let age = JSON.string(ObjectMeta.age(object, now: now))
+        if resource.isCustom { return [name] + resource.printerColumns.map { customCell($0, object, now: now) } }
         switch resource.kind {
+        case "CustomResourceDefinition": return [name, object.at(["metadata", "creationTimestamp"]) ?? .null]
         case "Pod": return podCells(object, name: name, age: age)
         case "Node": return nodeCells(object, name: name, age: age)
         case "Namespace": return [name, .string(object.at(["status", "phase"])?.stringValue ?? ""), age]
@@ -67,6 +76,27 @@ public enum Tables {
             return [.string(seen), .string(object["type"]?.stringValue ?? ""), .string(object["reason"]?.stringValue ?? ""),
                     .string(target), .string(object["message"]?.stringValue ?? "")]
         default: return [name, age]
+        }
+    }
+
+    /// A custom column's cell as the apiextensions table convertor makes it: null when the
+    /// path finds nothing, dates as an age, strings printed, other types as they are.
+    static func customCell(_ column: PrinterColumn, _ object: JSON, now: Date) -> JSON {
+        guard let value = SimpleJSONPath.evaluate(column.jsonPath, in: object), !value.isNull else { return .null }
+        switch column.type {
+        case "date":
+            guard let text = value.stringValue, let date = ObjectMeta.parseTimestamp(text) else { return .null }
+            return .string(ObjectMeta.humanDuration(now.timeIntervalSince(date)))
+        case "string":
+            switch value {
+            case .string: return value
+            case .int(let i): return .string(String(i))
+            case .bool(let b): return .string(b ? "true" : "false")
+            default: return .string(value.text)
+            }
+        case "integer": return value.intValue.map(JSON.int) ?? .null
+        case "boolean": return value.boolValue.map(JSON.bool) ?? .null
+        default: return value
         }
     }
 

@@ -2,7 +2,8 @@
 /// semantics a controller, `kubectl` and the Python client rely on (resourceVersion =
 /// etcd revision, 409 on stale writes, watches from a revision, 410 after compaction,
 /// status subresources, graceful pod deletion, pod defaults and tolerations admission,
-/// discovery, server-side tables). Test support, not product.
+/// CustomResourceDefinitions and their resources, discovery, server-side tables). Test
+/// support, not product.
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -49,6 +50,7 @@ public enum TestAPIServer {
         let store = ObjectStore(etcd: etcd)
         try await waitForEtcd(store, logger: logger)
         try await store.ensureSystemNamespaces()
+        try await store.refreshCustomResources()
         let server = try serverBuilder(configuration)
         let responder = APIResponder(store: store, token: configuration.clientCAPath == nil ? configuration.token : nil, bookmarkInterval: configuration.bookmarkInterval,
                                      serverAddress: "\(configuration.host):\(configuration.port)", logger: logger)
