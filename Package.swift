@@ -44,7 +44,7 @@ let package = Package(
         ]),
         // The cloud link: libmosquitto on the agent's loop, the topic contract of docs/protocol.md.
         .target(name: "KingletLink", dependencies: [
-            "KingletCore", "KingletDocument", "KingletPod", "CMosquitto", "CKingletSystem",
+            "KingletCore", "KingletDocument", "KingletPod", "KingletDevices", "CMosquitto", "CKingletSystem",
         ]),
         // Devices: the KubeEdge Device model and twins, and one target per bus.
         .target(name: "KingletDevices", dependencies: ["KingletCore", "KingletDocument", "KingletPod", "CKingletSystem"]),

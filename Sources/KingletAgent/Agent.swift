@@ -211,6 +211,27 @@ final class Agent {
         // A pod the index dropped is still the node's until its containers are gone.
         link.holdsPod = { [self] uid in self.relayPods[uid] != nil || self.manager.specHash(of: uid) != nil }
         link.apply = { [self] plan in self.applyRelayPlan(plan, stateFolder: stateFolder) }
+        link.currentDevice = { [self] uid in self.devices.relaySpecs[uid] }
+        link.applyDevices = { [self] plan in
+            let fresh = plan.keys.filter { self.devices.relaySpecs[$0]?.specHash != plan[$0]?.specHash }
+            self.devices.setRelaySpecs(plan)
+            for uid in fresh { self.link?.deviceStatusChanged(uid: uid) }
+        }
+        link.deviceStatus = { [self] uid, writer in
+            guard self.devices.relaySpecs[uid] != nil, let device = self.devices.manager.devices[uid] else { return false }
+            writer.beginObject()
+            writer.key("v"); writer.integer(1)
+            writer.key("uid"); writer.string(uid)
+            writer.key("namespace"); writer.string(device.spec.namespace)
+            writer.key("name"); writer.string(device.spec.name)
+            writer.key("specHash"); writer.string(FNV1a.hex(device.spec.specHash))
+            self.devices.writeStatus(device, to: &writer)
+            writer.endObject()
+            return true
+        }
+        devices.twinChanged = { [self] device in
+            if self.devices.relaySpecs[device.spec.uid] != nil { self.link?.deviceStatusChanged(uid: device.spec.uid) }
+        }
         link.nodeStatus = { [self] in
             self.nodeStatusPayload.make(facts: self.nodeFacts.facts(runtimeReady: true), labels: self.config.nodeLabels,
                                         hostIP: self.hostIP, hostName: ConfigFile.hostName(), now: kinglet_realtime_ns())

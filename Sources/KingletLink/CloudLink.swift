@@ -4,6 +4,7 @@
 /// heartbeats). The agent supplies what only it knows through closures: the relay pods
 /// it runs, the cache's spec hashes, how to apply a plan, and the node status payload.
 import KingletCore
+import KingletDevices
 import KingletDocument
 import KingletPod
 
@@ -34,6 +35,7 @@ public final class CloudLink {
     public let settings: LinkSettings
     public let topics: LinkTopics
     public let reconciler = DesiredStateReconciler()
+    public let devices = DesiredDevices()
     public private(set) var rejections = PayloadRejections()
     private let loop: any EventLoop
     private let session: MQTTSession
@@ -64,6 +66,16 @@ public final class CloudLink {
     public var holdsPod: ((String) -> Bool)? = nil
     /// The `status/node` payload as it is now.
     public var nodeStatus: () -> [UInt8] = { [] }
+    /// The relay device the node drives now (or has cached) with `uid`.
+    public var currentDevice: (String) -> DeviceSpec? = { _ in nil }
+    /// Makes the relay's device set real (the agent caches, opens and closes devices).
+    public var applyDevices: ([String: DeviceSpec]) -> Void = { _ in }
+    /// Writes the `status/devices/<uid>` payload; false when the device is gone.
+    public var deviceStatus: (String, inout JSONWriter) -> Bool = { _, _ in false }
+    private var unsentDeviceStatuses = Set<String>()
+    private var deviceFlushTimer: TimerHandle? = nil
+    /// Device statuses go up at most this often each (docs/protocol.md).
+    public static let deviceStatusInterval = Duration.seconds(1)
     public var log: (LinkLogLevel, String) -> Void = { _, _ in }
 
     public init(loop: any EventLoop, settings: LinkSettings, wallClock: @escaping () -> Int64, seed: UInt64) {
@@ -126,6 +138,9 @@ public final class CloudLink {
         holdsPod = nil
         apply = { _ in }
         nodeStatus = { [] }
+        currentDevice = { _ in nil }
+        applyDevices = { _ in }
+        deviceStatus = { _, _ in false }
         log = { _, _ in }
     }
 
@@ -157,6 +172,7 @@ public final class CloudLink {
         sendNodeStatus(force: true)
         heartbeat()
         flush()
+        scheduleDeviceFlush(after: .zero)
         scheduleNodeCheck()
     }
 
@@ -196,8 +212,9 @@ public final class CloudLink {
     }
 
     private func cancelTimers() {
-        for timer in [flushTimer, heartbeatTimer, nodeTimer] { if let timer { loop.cancel(timer) } }
+        for timer in [flushTimer, heartbeatTimer, nodeTimer, deviceFlushTimer] { if let timer { loop.cancel(timer) } }
         flushTimer = nil
+        deviceFlushTimer = nil
         heartbeatTimer = nil
         nodeTimer = nil
     }
@@ -223,6 +240,10 @@ public final class CloudLink {
             }
             return
         }
+        if topic.hasPrefix(topics.desiredDevicePrefix) {
+            receivedDevice(topic, payload)
+            return
+        }
         guard topic.hasPrefix(topics.desiredPodPrefix) else {
             reject(PayloadRejection(.unknownTopic, "not a topic of this protocol version"), topic)
             return
@@ -245,6 +266,52 @@ public final class CloudLink {
         }
     }
 
+    private func receivedDevice(_ topic: String, _ payload: [UInt8]) {
+        let uid = String(topic.utf8.dropFirst(topics.desiredDevicePrefix.utf8.count))!
+        if let problem = DesiredMessages.uidProblem(uid) {
+            reject(PayloadRejection(.unknownTopic, problem), topic)
+            return
+        }
+        if payload.isEmpty {
+            devices.cleared(uid: uid)
+            return
+        }
+        switch DesiredMessages.device(payload, topicUID: uid) {
+        case .success(let spec):
+            devices.received(spec)
+            scheduleReplan()
+        case .failure(let rejection):
+            reject(rejection, topic)
+        }
+    }
+
+    // MARK: device status up
+
+    /// A relay device's twin or state changed: its status goes up within a second (the
+    /// latest only), or on reconnect.
+    public func deviceStatusChanged(uid: String) {
+        unsentDeviceStatuses.insert(uid)
+        scheduleDeviceFlush(after: CloudLink.deviceStatusInterval)
+    }
+
+    private func scheduleDeviceFlush(after delay: Duration) {
+        guard deviceFlushTimer == nil, session.state == .connected, !unsentDeviceStatuses.isEmpty else { return }
+        deviceFlushTimer = loop.schedule(after: delay) { [self] in
+            self.deviceFlushTimer = nil
+            self.flushDeviceStatuses()
+        }
+    }
+
+    private func flushDeviceStatuses() {
+        guard session.state == .connected else { return }
+        for uid in unsentDeviceStatuses {
+            writer.reset()
+            guard deviceStatus(uid, &writer) else { continue }
+            if !session.publish(topics.deviceStatus(uid), writer.bytes, qos: 1, retain: true) { return }
+        }
+        unsentDeviceStatuses.removeAll(keepingCapacity: true)
+    }
+
     private func reject(_ rejection: PayloadRejection, _ topic: String) {
         if rejections.record(rejection, topic: topic) {
             log(.warning, "cloud link: skipped a payload on \(topic): \(rejection.description) (further ones of this kind on this topic are only counted)")
@@ -262,6 +329,9 @@ public final class CloudLink {
 
     /// Plans again now (the agent calls this when its own pods changed, e.g. after a reload).
     public func replan() {
+        if reconciler.indexSeenThisConnection, let index = reconciler.index {
+            applyDevices(devices.plan(index: index, current: currentDevice))
+        }
         guard let plan = reconciler.plan(running: runningPods(), cachedHash: cachedHash) else { return }
         waitingCount = plan.waiting.count
         if plan.changesSomething { apply(plan) }

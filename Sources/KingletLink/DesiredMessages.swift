@@ -44,10 +44,13 @@ public struct DesiredIndex: Equatable {
     public var pods: [String: UInt64]
     /// uid -> grace period in seconds, for pods being deleted.
     public var deleting: [String: Int64]
+    /// Device uid -> spec hash (absent from the payload: no devices).
+    public var devices: [String: UInt64]
 
-    public init(pods: [String: UInt64] = [:], deleting: [String: Int64] = [:]) {
+    public init(pods: [String: UInt64] = [:], deleting: [String: Int64] = [:], devices: [String: UInt64] = [:]) {
         self.pods = pods
         self.deleting = deleting
+        self.devices = devices
     }
 }
 
@@ -131,6 +134,15 @@ public enum DesiredMessages {
                     let seconds = try FieldReader(member.node, path: "deleting." + member.key).integer()
                     if seconds < 0 { return .failure(PayloadRejection(.invalid, "deleting.\(member.key) is negative")) }
                     if index.pods[member.key] == nil { index.deleting[member.key] = seconds }
+                }
+            }
+            if let devices = try object.object("devices") {
+                for member in devices.members {
+                    if let problem = uidProblem(member.key) { return .failure(PayloadRejection(.invalid, "devices: " + problem)) }
+                    guard case .string(let text) = member.node.value, let hash = specHash(text) else {
+                        return .failure(PayloadRejection(.invalid, "devices.\(member.key) is not a spec hash"))
+                    }
+                    index.devices[member.key] = hash
                 }
             }
             return .success(index)

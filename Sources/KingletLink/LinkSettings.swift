@@ -41,6 +41,8 @@ public struct LinkTopics: Equatable {
     public var desiredFilter: String { root + "desired/#" }
     public var desiredIndex: String { root + "desired/index" }
     public var desiredPodPrefix: String { root + "desired/pods/" }
+    public var desiredDevicePrefix: String { root + "desired/devices/" }
+    public func deviceStatus(_ uid: String) -> String { root + "status/devices/" + uid }
     public var online: String { root + "status/online" }
     public var heartbeat: String { root + "status/heartbeat" }
     public var node: String { root + "status/node" }

@@ -1,0 +1,62 @@
+import KingletCore
+import KingletDevices
+import KingletDocument
+import KingletPod
+
+extension DesiredMessages {
+    /// `desired/devices/<uid>`: one Device with its DeviceModel, checked and decoded.
+    public static func device(_ payload: [UInt8], topicUID: String) -> Result<DeviceSpec, PayloadRejection> {
+        let object: ObjectReader
+        switch envelope(payload) {
+        case .success(let value): object = value
+        case .failure(let rejection): return .failure(rejection)
+        }
+        do throws(DocumentError) {
+            guard let uidField = object.field("uid") else { return .failure(PayloadRejection(.missingField, "uid is missing")) }
+            let uid = try uidField.string()
+            if uid != topicUID { return .failure(PayloadRejection(.invalid, "uid '\(uid)' differs from the topic's '\(topicUID)'")) }
+            if let problem = uidProblem(uid) { return .failure(PayloadRejection(.invalid, problem)) }
+            guard let hashField = object.field("specHash") else { return .failure(PayloadRejection(.missingField, "specHash is missing")) }
+            guard let hash = specHash(try hashField.string()) else {
+                return .failure(PayloadRejection(.invalid, "specHash is not 1 to 16 hex digits"))
+            }
+            guard let device = object.field("device"), let model = object.field("model") else {
+                return .failure(PayloadRejection(.missingField, "device or model is missing"))
+            }
+            return .success(try DeviceDecoder.decode(device: device, model: model, uid: uid, specHash: hash, sourceJSON: payload))
+        } catch {
+            return .failure(PayloadRejection(error.message == "required field is missing" ? .missingField : .invalid, error.description))
+        }
+    }
+}
+
+/// The relay's devices as the link knows them: the messages received and the latest
+/// index's device list. A device is dropped only because the index no longer lists it
+/// (docs/protocol.md, rules 1, 2 and 5, as for pods).
+public final class DesiredDevices {
+    public private(set) var messages: [String: DeviceSpec] = [:]
+
+    public init() {}
+
+    func received(_ spec: DeviceSpec) { messages[spec.uid] = spec }
+
+    /// The relay cleared the topic: the device stays until an index drops it.
+    func cleared(uid: String) { messages[uid] = nil }
+
+    /// The devices the node should drive: for each uid of the index, the message with the
+    /// index's hash, else the one it has (cached or current) with that hash, else the one
+    /// it has at all (kept running until the right message comes).
+    public func plan(index: DesiredIndex, current: (String) -> DeviceSpec?) -> [String: DeviceSpec] {
+        var plan: [String: DeviceSpec] = [:]
+        for (uid, hash) in index.devices {
+            if let message = messages[uid], message.specHash == hash {
+                plan[uid] = message
+            } else if let known = current(uid) {
+                plan[uid] = known
+            }
+        }
+        // Messages of devices the index dropped are of no use any more.
+        for uid in messages.keys where index.devices[uid] == nil { messages[uid] = nil }
+        return plan
+    }
+}
