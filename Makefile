@@ -28,10 +28,11 @@ build: setup-host
 	swift build
 
 demo: setup-host
-	@echo "==> building the agent, the relay and the test API server (host, release)"
+	@echo "==> building the agent, the relay, the test API server and the simulators (host, release)"
 	swift build -c release --product kinglet
 	swift build -c release --product kinglet-relay
 	swift build -c release --product kinglet-testapi
+	swift build -c release --product kinglet-sim
 	@bash boards/sim/demo .build/release
 
 test: setup

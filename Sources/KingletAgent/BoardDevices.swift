@@ -135,12 +135,16 @@ final class BoardDevices {
             case .modbus: try ModbusDriver.validate(spec)
             case .zigbee:
                 if settings.zigbee == nil {
-                    throw spec.protocolConfig.error("protocolName", "a zigbee device needs the board's coordinator: devices.zigbee")
+                    throw DocumentError(file: spec.protocolConfig.file, path: spec.protocolConfig.path,
+                                        message: "a zigbee device needs the board's coordinator: devices.zigbee")
                 }
+                _ = try ZigbeeDeviceDriver.parse(spec)
             case .ble:
                 if settings.ble == nil {
-                    throw spec.protocolConfig.error("protocolName", "a ble device needs the board's controller: devices.ble")
+                    throw DocumentError(file: spec.protocolConfig.file, path: spec.protocolConfig.path,
+                                        message: "a ble device needs the board's controller: devices.ble")
                 }
+                try BLEDeviceDriver.validate(spec)
             case .mqtt: break
             }
         }

@@ -56,6 +56,7 @@ public final class BLEControllerLink {
     private let loop: any EventLoop
     private let line: SerialLine
     private var listeners: [BLEDeviceDriver] = []
+    private let gatt = BLEGATTSessions()
     private var deadlineTimer: TimerHandle?
     private var armedDeadline: Instant?
     private var onDeadline: () -> Void = {}
@@ -75,6 +76,7 @@ public final class BLEControllerLink {
             self.deadlineTimer = nil
             self.armedDeadline = nil
             self.scanner.tick(now: self.loop.now)
+            self.gatt.tick(scanner: self.scanner, now: self.loop.now)
             self.pump()
         }
         line.opened = { [self] in
@@ -94,6 +96,8 @@ public final class BLEControllerLink {
 
     public func start() { line.start() }
 
+    var now: Instant { loop.now }
+
     public func stop() {
         if let deadlineTimer { loop.cancel(deadlineTimer) }
         deadlineTimer = nil
@@ -107,7 +111,18 @@ public final class BLEControllerLink {
         if let key = driver.bindKey { try? decoder.setBindKey(key, for: driver.address) }
     }
 
+    /// Queues a GATT write session for an actuator's desired value.
+    func write(_ write: BLEGATTWrite) {
+        guard ready else {
+            write.driver.written(write.property, failure: "the BLE controller is not ready")
+            return
+        }
+        gatt.enqueue(write, scanner: scanner, now: loop.now)
+        pump()
+    }
+
     func unregister(_ driver: BLEDeviceDriver) {
+        gatt.forget(driver)
         listeners.removeAll { $0 === driver }
         decoder.removeBindKey(for: driver.address)
     }
@@ -115,6 +130,7 @@ public final class BLEControllerLink {
     private func pump() {
         while let bytes = scanner.takeOutgoing() { _ = line.write(bytes) }
         while let event = scanner.nextEvent() {
+            if !gatt.isIdle { gatt.handle(event, scanner: scanner, now: loop.now) }
             switch event {
             case .ready:
                 ready = true
@@ -124,7 +140,9 @@ public final class BLEControllerLink {
             case .advertisement(let report):
                 // Only devices someone listens for are decoded: the rest cost one compare.
                 guard listeners.contains(where: { $0.address == report.address }) else { continue }
-                guard let decoded = decoder.decode(report) else { continue }
+                // Nil for an advertisement with nothing to decode (a name only): the device
+                // is still there.
+                let decoded = decoder.decode(report)
                 for listener in listeners where listener.address == report.address { listener.advertisement(decoded) }
             case .failed(let error):
                 ready = false
@@ -134,8 +152,10 @@ public final class BLEControllerLink {
                 break
             }
         }
+        while let bytes = gatt.takeOutgoing() { _ = line.write(bytes) }
         while let bytes = scanner.takeOutgoing() { _ = line.write(bytes) }
-        let next = scanner.nextDeadline
+        var next = scanner.nextDeadline
+        if let session = gatt.nextDeadline, next.map({ session < $0 }) ?? true { next = session }
         if next != armedDeadline {
             if let deadlineTimer { loop.cancel(deadlineTimer) }
             deadlineTimer = nil
@@ -151,23 +171,45 @@ public final class BLEControllerLink {
     }
 }
 
-/// One BLE sensor (a KubeEdge Device with `protocolName: ble`): its properties are readings
-/// decoded from its advertisements (BTHome v2, plain or encrypted with `bindKey`; iBeacon,
-/// Eddystone, Ruuvi), named in each visitor's `reading` (temperature, humidity, battery,
-/// rssi, ...). The device is online while advertisements arrive.
+/// One BLE device (a KubeEdge Device with `protocolName: ble`): its read-only properties are
+/// readings decoded from its advertisements (BTHome v2, plain or encrypted with `bindKey`;
+/// iBeacon, Eddystone, Ruuvi), named in each visitor's `reading` (temperature, humidity,
+/// battery, rssi, ...); its writable properties are GATT characteristics (`characteristic`:
+/// a UUID), written in a short GATT session and read back. Online while advertisements come.
 public final class BLEDeviceDriver: DeviceDriver {
     let address: BLEAddress
     let bindKey: [UInt8]?
     private let link: BLEControllerLink
-    private let readings: [String]
+    private let sources: [Source]
+    private let addressType: BLEAddressType
     private let types: [DevicePropertyType]
     private let events: DeviceDriverEvents
     public private(set) var counters = DeviceCounters()
     private var seen = false
 
-    public static let protocolKeys = ["macAddress", "bindKey"]
+    /// Where a property lives: an advertised reading, or a GATT characteristic (actuators).
+    enum Source {
+        case reading(String)
+        case characteristic(BLEUUID, BLEValueFormat)
+    }
+
+    public static let protocolKeys = ["macAddress", "addressType", "bindKey"]
 
     public init(link: BLEControllerLink, spec: DeviceSpec, events: DeviceDriverEvents) throws(DocumentError) {
+        let parsed = try BLEDeviceDriver.parse(spec)
+        self.addressType = parsed.addressType
+        self.address = parsed.address
+        self.bindKey = parsed.bindKey
+        self.link = link
+        self.sources = parsed.sources
+        self.events = events
+        types = spec.properties.map { $0.type }
+    }
+
+    /// The device's address, key and every property's source; throws for bad settings
+    /// (also used to check a board's config before anything starts).
+    static func parse(_ spec: DeviceSpec) throws(DocumentError)
+        -> (address: BLEAddress, addressType: BLEAddressType, bindKey: [UInt8]?, sources: [Source]) {
         try spec.protocolConfig.rejectUnknown(BLEDeviceDriver.protocolKeys)
         guard let text = try spec.protocolConfig.string("macAddress"), let address = BLEBoardSettings.address(text) else {
             throw spec.protocolConfig.error("macAddress", "required: the device's address, e.g. A4:C1:38:00:00:02")
@@ -188,24 +230,47 @@ public final class BLEDeviceDriver: DeviceDriver {
             guard bytes.count == 16 else { throw spec.protocolConfig.error("bindKey", "expected 32 hex digits (the BTHome bind key)") }
             key = bytes
         }
-        var readings: [String] = []
+        var addressType = BLEAddressType.publicDevice
+        if let kind = try spec.protocolConfig.string("addressType") {
+            switch kind {
+            case "public": addressType = .publicDevice
+            case "random": addressType = .randomDevice
+            default: throw spec.protocolConfig.error("addressType", "expected public or random")
+            }
+        }
+        var sources: [Source] = []
         for property in spec.properties {
-            try property.visitor.rejectUnknown(["reading"])
+            try property.visitor.rejectUnknown(["reading", "characteristic", "format"])
+            if let text = try property.visitor.string("characteristic") {
+                guard let uuid = BLEUUID(text) else {
+                    throw property.visitor.error("characteristic", "expected a 16-bit (2A6E) or 128-bit UUID")
+                }
+                var format = BLEValueFormat.uint8
+                if let name = try property.visitor.string("format") {
+                    guard let parsed = BLEValueFormat(rawValue: name) else {
+                        throw property.visitor.error("format", "expected uint8, int16le, uint16le or utf8")
+                    }
+                    format = parsed
+                }
+                sources.append(.characteristic(uuid, format))
+                continue
+            }
             guard let name = try property.visitor.string("reading") else {
-                throw property.visitor.error("reading", "required: the advertised reading, e.g. temperature, humidity, battery, rssi")
+                throw property.visitor.error("reading", "required: the advertised reading (temperature, humidity, battery, rssi, ...) or a GATT characteristic")
             }
             if property.writable {
-                throw property.visitor.error("reading", "property '\(property.name)' is ReadWrite: BLE devices are read from their advertisements in this version")
+                throw property.visitor.error("reading", "property '\(property.name)' is ReadWrite: name its GATT characteristic to write it")
             }
-            readings.append(name)
+            sources.append(.reading(name))
         }
-        self.address = address
-        self.bindKey = key
-        self.link = link
-        self.readings = readings
-        self.events = events
-        types = spec.properties.map { $0.type }
+        return (address, addressType, key, sources)
     }
+
+    public static func validate(_ spec: DeviceSpec) throws(DocumentError) { _ = try parse(spec) }
+
+    /// An advertisement, if any came: a device silent for this long is offline.
+    private var lastSeen: Instant?
+    static let silenceLimit = Duration.seconds(30)
 
     public func start() {
         link.register(self)
@@ -214,11 +279,38 @@ public final class BLEDeviceDriver: DeviceDriver {
 
     public func stop() { link.unregister(self) }
 
-    /// Advertisements come by themselves.
-    public func collect(property index: Int) {}
+    /// Advertisements come by themselves; a collect only checks they still do.
+    public func collect(property index: Int) {
+        guard seen, let lastSeen, link.now.since(lastSeen) > BLEDeviceDriver.silenceLimit else { return }
+        seen = false
+        events.stateChanged(.offline, "no advertisement for \(BLEDeviceDriver.silenceLimit.milliseconds / 1000) s")
+    }
 
     public func write(property index: Int, value: DeviceValue) {
-        events.written(index, "BLE properties are read-only in this version")
+        guard index >= 0 && index < sources.count, case .characteristic(let uuid, let format) = sources[index] else {
+            events.written(index, "an advertised reading cannot be written")
+            return
+        }
+        guard let bytes = format.encode(value) else {
+            events.written(index, "\(value.twinText) does not fit \(format.rawValue)")
+            return
+        }
+        link.write(BLEGATTWrite(driver: self, property: index, peer: address, addressType: addressType,
+                                characteristic: uuid, value: bytes))
+    }
+
+    /// A GATT write session finished (nil: written, and read back).
+    func written(_ property: Int, failure: String?) {
+        if failure == nil { counters.writes += 1 } else { counters.deviceErrors += 1 }
+        events.written(property, failure)
+    }
+
+    /// The characteristic's value, read back after a write.
+    func readBack(_ property: Int, value: [UInt8]) {
+        guard property >= 0 && property < sources.count, case .characteristic(_, let format) = sources[property],
+              let decoded = format.decode(value, as: types[property]) else { return }
+        counters.reads += 1
+        events.reported(property, decoded)
     }
 
     func controllerReady() {
@@ -230,18 +322,73 @@ public final class BLEDeviceDriver: DeviceDriver {
         events.stateChanged(.offline, "BLE controller: " + reason)
     }
 
-    func advertisement(_ decoded: BLEDecodedAdvertisement) {
-        seen = true
+    func advertisement(_ decoded: BLEDecodedAdvertisement?) {
+        lastSeen = link.now
+        if !seen {
+            seen = true
+            events.stateChanged(.online, "")
+        }
+        guard let decoded else { return }
         counters.reads += 1
         for reading in decoded.readings {
-            for (index, name) in readings.enumerated() where name == reading.name {
+            for (index, source) in sources.enumerated() {
+                guard case .reading(let name) = source, name == reading.name else { continue }
                 switch types[index] {
                 case .boolean: events.reported(index, .bool(reading.value != 0))
-                case .int: events.reported(index, .integer(Int64(reading.value.rounded())))
+                case .int:
+                    guard reading.value.isFinite, let whole = Int64(exactly: reading.value.rounded()) else { continue }
+                    events.reported(index, .integer(whole))
                 case .string, .bytes: events.reported(index, .text(DeviceValue.double(reading.value).twinText))
                 case .float, .double: events.reported(index, .double(reading.value))
                 }
             }
+        }
+    }
+}
+
+/// How a GATT characteristic's value is encoded (little-endian, as GATT characteristics
+/// are; Core Vol 3 Part G §3.3.3.5 formats).
+public enum BLEValueFormat: String, Sendable {
+    case uint8
+    case int16le
+    case uint16le
+    case utf8
+
+    func encode(_ value: DeviceValue) -> [UInt8]? {
+        if self == .utf8 { return Array(value.twinText.utf8) }
+        guard let number = value.asDouble?.rounded() else { return nil }
+        switch self {
+        case .uint8: return UInt8(exactly: number).map { [$0] }
+        case .int16le:
+            guard let v = Int16(exactly: number) else { return nil }
+            let bits = UInt16(bitPattern: v)
+            return [UInt8(truncatingIfNeeded: bits), UInt8(bits >> 8)]
+        case .uint16le:
+            guard let v = UInt16(exactly: number) else { return nil }
+            return [UInt8(truncatingIfNeeded: v), UInt8(v >> 8)]
+        case .utf8: return nil
+        }
+    }
+
+    func decode(_ bytes: [UInt8], as type: DevicePropertyType) -> DeviceValue? {
+        let number: Int64
+        switch self {
+        case .utf8: return .text(String(decoding: bytes, as: UTF8.self))
+        case .uint8:
+            guard bytes.count >= 1 else { return nil }
+            number = Int64(bytes[0])
+        case .int16le:
+            guard bytes.count >= 2 else { return nil }
+            number = Int64(Int16(bitPattern: UInt16(bytes[0]) | UInt16(bytes[1]) << 8))
+        case .uint16le:
+            guard bytes.count >= 2 else { return nil }
+            number = Int64(UInt16(bytes[0]) | UInt16(bytes[1]) << 8)
+        }
+        switch type {
+        case .boolean: return .bool(number != 0)
+        case .float, .double: return .double(Double(number))
+        case .string, .bytes: return .text(String(number))
+        case .int: return .integer(number)
         }
     }
 }

@@ -75,7 +75,11 @@ public final class DeviceManager {
             property.desired = device.twin.properties[index].desired
             property.desiredAt = device.twin.properties[index].desiredAt
             property.writePending = device.twin.properties[index].writePending
-            if property.observedDesired != nil && property.observedDesired == property.desired { property.writePending = false }
+            property.awaitingConfirmation = device.twin.properties[index].awaitingConfirmation
+            if property.observedDesired != nil && property.observedDesired == property.desired {
+                property.writePending = false
+                property.awaitingConfirmation = false
+            }
             device.twin.properties[index] = property
         }
         device.twin.lastOnlineAt = twin.lastOnlineAt
@@ -87,8 +91,10 @@ public final class DeviceManager {
 
     private func open(_ spec: DeviceSpec) {
         let events = DeviceDriverEvents()
+        // Set before the driver exists: its constructor reports bad settings through it.
+        events.log = { [self] message in self.log("device \(spec.fullName): " + message) }
         guard let driver = makeDriver(spec, events) else {
-            log("device \(spec.fullName): no driver for protocol \(spec.kind.rawValue)")
+            log("device \(spec.fullName) is not driven (see above); fix its spec and apply it again")
             return
         }
         let device = ManagedDevice(spec: spec, driver: driver, events: events, now: loop.now)
@@ -106,9 +112,6 @@ public final class DeviceManager {
         }
         events.stateChanged = { [self, device] state, reason in
             self.stateChanged(device, state, reason)
-        }
-        events.log = { [self, device] message in
-            self.log("device \(device.spec.fullName): " + message)
         }
         device.tick = { [self, device] in
             self.collectDue(device)
@@ -207,9 +210,10 @@ public final class DeviceManager {
     private func written(_ device: ManagedDevice, _ index: Int, _ failure: String?) {
         guard index >= 0 && index < device.twin.properties.count else { return }
         if let failure {
-            // Written again on the next reconnect or desired change; a failing write is not
-            // retried in a loop against a device that refuses it.
+            // Written again when the device comes (back) online or the desired value changes;
+            // a failing write is not retried in a loop against a device that refuses it.
             device.twin.properties[index].awaitingConfirmation = false
+            device.twin.properties[index].writePending = true
             log("device \(device.spec.fullName): writing \(device.spec.properties[index].name) failed: \(failure)")
             return
         }
@@ -226,11 +230,7 @@ public final class DeviceManager {
             log("device \(device.spec.fullName) is offline: \(reason)")
         } else if state == .online && previous != .online {
             if previous == .offline { log("device \(device.spec.fullName) answers again") }
-            // Desired values not confirmed yet are written again.
-            for index in device.twin.properties.indices where device.twin.properties[index].desired != nil
-                && device.twin.properties[index].observedDesired != device.twin.properties[index].desired {
-                device.twin.properties[index].writePending = true
-            }
+            // Writes that failed (or never went out) go now; ones in flight are left alone.
             writePending(device)
         }
         twinChanged(device)

@@ -149,15 +149,8 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
     public static let protocolKeys = ["ieeeAddress", "endpoint"]
 
     public init(loop: any EventLoop, link: ZigbeeCoordinatorLink, spec: DeviceSpec, events: DeviceDriverEvents) throws(DocumentError) {
-        try spec.protocolConfig.rejectUnknown(ZigbeeDeviceDriver.protocolKeys)
-        guard let text = try spec.protocolConfig.string("ieeeAddress"),
-              let value = ZigbeeBoardSettings.parseNumber(text.contains(":") ? text : "0x" + text) else {
-            throw spec.protocolConfig.error("ieeeAddress", "required: the device's IEEE address, e.g. 00:12:4b:00:01:02:03:04")
-        }
-        let endpoint = UInt8(try ZigbeeBoardSettings.number(spec.protocolConfig, "endpoint", default: 1, limit: 240))
-        var visitors: [ZigbeeVisitor] = []
-        for property in spec.properties { visitors.append(try ZigbeeVisitor.decode(property.visitor, defaultEndpoint: endpoint)) }
-        self.ieee = ZigbeeIEEEAddress(value)
+        let (ieee, visitors) = try ZigbeeDeviceDriver.parse(spec)
+        self.ieee = ieee
         self.link = link
         self.loop = loop
         self.visitors = visitors
@@ -165,6 +158,20 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
         types = spec.properties.map { $0.type }
         lastReport = [Instant?](repeating: nil, count: visitors.count)
         lastValue = [ZCLValue?](repeating: nil, count: visitors.count)
+    }
+
+    /// The device's address and every property's visitor; throws for bad settings (also
+    /// used to check a board's config before anything starts).
+    public static func parse(_ spec: DeviceSpec) throws(DocumentError) -> (ZigbeeIEEEAddress, [ZigbeeVisitor]) {
+        try spec.protocolConfig.rejectUnknown(ZigbeeDeviceDriver.protocolKeys)
+        guard let text = try spec.protocolConfig.string("ieeeAddress"),
+              let value = ZigbeeBoardSettings.parseNumber(text.contains(":") || text.hasPrefix("0x") ? text : "0x" + text) else {
+            throw spec.protocolConfig.error("ieeeAddress", "required: the device's IEEE address, e.g. 00:12:4b:00:01:02:03:04")
+        }
+        let endpoint = UInt8(try ZigbeeBoardSettings.number(spec.protocolConfig, "endpoint", default: 1, limit: 240))
+        var visitors: [ZigbeeVisitor] = []
+        for property in spec.properties { visitors.append(try ZigbeeVisitor.decode(property.visitor, defaultEndpoint: endpoint)) }
+        return (ZigbeeIEEEAddress(value), visitors)
     }
 
     public func start() {
@@ -177,7 +184,8 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
     public func collect(property index: Int) {
         guard index >= 0 && index < visitors.count, link.isReady else { return }
         let visitor = visitors[index]
-        // Devices report by themselves; ask only when nothing came within one cycle.
+        // Devices report by themselves; ask only when nothing came within the last second
+        // (battery devices sleep: asking on every cycle would only queue requests).
         if let last = lastReport[index], loop.now.since(last) < .seconds(1) { return }
         if pendingReads.values.contains(index) { return }
         do throws(ZigbeeRequestError) {
@@ -275,9 +283,12 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
         } else {
             return nil
         }
+        guard number.isFinite else { return nil }
         switch type {
         case .boolean: return .bool(number != 0)
-        case .int: return .integer(Int64(number.rounded()))
+        case .int:
+            guard let whole = Int64(exactly: number.rounded()) else { return nil }
+            return .integer(whole)
         case .string, .bytes: return .text(DeviceValue.double(number).twinText)
         case .float, .double: return .double(number)
         }

@@ -72,13 +72,17 @@ import Testing
         #expect(seen?["boiler-1"]?["state"] as? String == "online")
 
         // Desired values: the Modbus setpoint (22.5 °C, raw 225) and pump coil reach the
-        // simulator's registers; the ZigBee plug is switched off and reports it back.
+        // simulator's registers; the ZigBee plug is switched off and reports it back; the BLE
+        // relay's GATT switch is written and read back.
         let confirmed = DevicesEndToEndTests.waitFor(board.socket, within: 60) { devices in
             DevicesEndToEndTests.observedDesired(devices["boiler-1"], "setpoint") == "22.5"
                 && DevicesEndToEndTests.observedDesired(devices["kitchen-plug"], "power") == "false"
+                && DevicesEndToEndTests.observedDesired(devices["garden-relay"], "power") == "true"
         }
         #expect(DevicesEndToEndTests.observedDesired(confirmed?["boiler-1"], "setpoint") == "22.5")
         #expect(DevicesEndToEndTests.observedDesired(confirmed?["kitchen-plug"], "power") == "false")
+        #expect(DevicesEndToEndTests.observedDesired(confirmed?["garden-relay"], "power") == "true",
+                "the GATT write: \(String(describing: confirmed?["garden-relay"]))")
         let registers = bench.modbusRegisters()
         #expect(((registers?["holdingRegisters"] as? [String: Any])?["values"] as? [Int])?.first == 225)
         #expect(((registers?["coils"] as? [String: Any])?["values"] as? [Int])?.first == 1)
