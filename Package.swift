@@ -51,11 +51,13 @@ let package = Package(
         .target(name: "KingletModbus", dependencies: ["KingletDevices", "KingletCore", "KingletDocument", "KingletPod",
                                                      "CModbus", "CKingletSystem"]),
         .target(name: "KingletZigbee", dependencies: ["KingletCore"]),
+        // The board's local MQTT broker: MQTT-native devices and KubeEdge's $hw device topics.
+        .target(name: "KingletLocalBus", dependencies: ["KingletDevices", "KingletLink", "KingletCore", "KingletDocument"]),
         .target(name: "KingletBLE", dependencies: ["KingletCore", "COpenSSL"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
-            "KingletDevices", "KingletModbus", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
+            "KingletDevices", "KingletModbus", "KingletLocalBus", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
         ]),
         // Entry.swift declares its entry point (@main on the host, the C main in Embedded
         // mode), so it is compiled as a library file in both modes.
@@ -125,6 +127,8 @@ let package = Package(
                                                                 "KingletLoopTesting"]),
         .testTarget(name: "KingletModbusTests", dependencies: ["KingletModbus", "KingletDevices", "KingletConfig", "KingletDocument",
                                                                "KingletCore", "KingletEpoll", "CModbus", "CKingletSystem", "CKingletSimSystem"]),
+        .testTarget(name: "KingletLocalBusTests", dependencies: ["KingletLocalBus", "KingletDevices", "KingletLink", "KingletDocument",
+                                                                 "KingletCore", "KingletEpoll", "KingletTestPeers"]),
         .testTarget(name: "KingletZigbeeTests", dependencies: ["KingletZigbee", "KingletCore"]),
         .testTarget(name: "KingletBLETests", dependencies: ["KingletBLE", "KingletCore"]),
         .testTarget(name: "KingletSimZigbeeTests", dependencies: ["KingletSimZigbee", "kinglet-sim"]),

@@ -4,6 +4,7 @@ import KingletConfig
 import KingletCore
 import KingletDevices
 import KingletDocument
+import KingletLocalBus
 import KingletModbus
 
 /// The board's devices in the agent: the drivers (one per bus), the specs from the config
@@ -28,18 +29,22 @@ final class BoardDevices {
     /// Called with each device whose twin changed (the link's status outbox, the local bus).
     var twinChanged: (DeviceManager.ManagedDevice) -> Void = { _ in }
 
-    init(loop: any EventLoop, cache: PodCache, configSpecs: [DeviceSpec], log: AgentLog) {
+    init(loop: any EventLoop, cache: PodCache, configSpecs: [DeviceSpec], log: AgentLog, localBus: LocalBus? = nil) {
         self.loop = loop
         self.cache = cache
         self.configSpecs = configSpecs
         self.log = log
         scratch.reserveCapacity(64)
         manager = DeviceManager(loop: loop, wallClockMilliseconds: { kinglet_realtime_ns() / 1_000_000 },
-                                makeDriver: { spec, events in BoardDevices.makeDriver(loop: loop, spec: spec, events: events) })
+                                makeDriver: { spec, events in
+                                    BoardDevices.makeDriver(loop: loop, spec: spec, events: events, localBus: localBus)
+                                })
         manager.log = { message in log.info(message) }
         manager.twinChanged = { [unowned self] device in
             self.unsaved.insert(device.spec.uid)
             self.scheduleSave()
+            // The local bus's $hw topics see every twin change (docs/devices.md).
+            localBus?.twinChanged(device)
             self.twinChanged(device)
         }
         saveSoon = { [unowned self] in
@@ -50,11 +55,18 @@ final class BoardDevices {
 
     /// The driver for a spec, or nil (logged) when the protocol has none on this board or
     /// its settings are wrong.
-    static func makeDriver(loop: any EventLoop, spec: DeviceSpec, events: DeviceDriverEvents) -> (any DeviceDriver)? {
+    static func makeDriver(loop: any EventLoop, spec: DeviceSpec, events: DeviceDriverEvents,
+                           localBus: LocalBus? = nil) -> (any DeviceDriver)? {
         do throws(DocumentError) {
             switch spec.kind {
             case .modbus: return try ModbusDriver(loop: loop, spec: spec, events: events)
-            case .ble, .zigbee, .mqtt:
+            case .mqtt:
+                guard let localBus else {
+                    events.log("an MQTT device needs devices.localBroker in the agent's config")
+                    return nil
+                }
+                return try MQTTDeviceDriver(bus: localBus, spec: spec, events: events)
+            case .ble, .zigbee:
                 events.log("the \(spec.kind.rawValue) driver is not available in this build")
                 return nil
             }
@@ -70,7 +82,8 @@ final class BoardDevices {
         for spec in specs {
             switch spec.kind {
             case .modbus: try ModbusDriver.validate(spec)
-            case .ble, .zigbee, .mqtt: break
+            case .mqtt: try MQTTDeviceDriver.validate(spec)
+            case .ble, .zigbee: break
             }
         }
     }
