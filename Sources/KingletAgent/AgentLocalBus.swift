@@ -19,7 +19,8 @@ extension Agent {
     /// completes on the loop.
     func startLocalBus() {
         guard let localBus else { return }
-        localBus.deviceLookup = { [unowned self] uid in self.devices.manager.devices[uid] }
+        // Let go by localBus.close() (Embedded Swift has no unowned).
+        localBus.deviceLookup = { [devices] uid in devices.manager.devices[uid] }
         if let failure = localBus.start() { log.error("local bus: \(failure.description)") }
         // libmosquitto's wake-up socket pair must not leak into containers.
         _ = kinglet_cloexec_inherited_descriptors()

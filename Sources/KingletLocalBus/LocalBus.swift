@@ -88,9 +88,10 @@ public final class LocalBus {
 
     /// Connects, and keeps reconnecting until `close()`.
     public func start() -> LinkSetupError? {
-        session.onConnected = { [unowned self] in self.connected() }
-        session.onDisconnected = { [unowned self] reason in self.lost(reason) }
-        session.onMessage = { [unowned self] topic, payload, size in self.received(topic, payload, size) }
+        // Strong captures (Embedded Swift has no unowned): close() lets them go.
+        session.onConnected = { [self] in self.connected() }
+        session.onDisconnected = { [self] reason in self.lost(reason) }
+        session.onMessage = { [self] topic, payload, size in self.received(topic, payload, size) }
         return session.start(willTopic: nil, willPayload: [])
     }
 

@@ -73,7 +73,8 @@ final class LocalBusTwinPublisher {
             entry = known
         } else {
             entry = Entry(uid: device.spec.uid)
-            entry.flush = { [unowned self, unowned entry] in self.timerFired(entry) }
+            // A cycle through the entry, broken when it is dropped (Embedded Swift has no unowned).
+            entry.flush = { [self, entry] in self.timerFired(entry) }
             entries[device.spec.uid] = entry
         }
         if entry.connectionHash != device.spec.connectionHash || entry.sentAt.count != device.spec.properties.count
@@ -114,6 +115,7 @@ final class LocalBusTwinPublisher {
             entry.flush = {}
         }
         entries = [:]
+        deviceLookup = { _ in nil }
     }
 
     // MARK: publishing
