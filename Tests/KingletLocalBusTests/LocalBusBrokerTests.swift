@@ -98,30 +98,36 @@ import Testing
         #expect(harness.bus.report.twinUpdates == 2)
     }
 
-    @Test func aDeltaIsPublishedWhileDesiredDiffersFromReported() throws {
+    @Test func aDeltaIsPublishedWhenDesiredAndReportedStartToDiffer() throws {
         let harness = try LocalBusHarness()
         defer { harness.close() }
         #expect(try harness.run(within: 10) { harness.bus.isConnected })
         let topic = "$hw/events/device/boiler-2/twin/update/delta"
-        let deltas = try harness.subscribe(topic, within: 5, name: "delta")
+        let deltas = try harness.subscribe(topic, count: 2, name: "delta")
         try harness.apply([LocalBusFixtures.other("boiler-2", [("setpoint", "FLOAT", "ReadWrite", "22"),
                                                               ("temperature", "FLOAT", "ReadOnly", nil)])])
-        let driver = try #require(harness.hand.byName["boiler-2"])
-        driver.events.reported(0, .double(20))
+        // A desired value nothing was read for yet differs: the first delta has no actual.
         #expect(try harness.run(within: 10) { deltas.lines.count == 1 })
-        let message = try LocalBusFixtures.payload(try #require(deltas.lines.first), topic: topic)
-        #expect(message.at("delta.setpoint") == .string("22"))
-        #expect(message.at("twin.setpoint.expected.value") == .string("22"))
-        #expect(message.at("twin.setpoint.actual.value") == .string("20"))
-        #expect(message.at("twin.setpoint.metadata.type") == .string("FLOAT"))
-        // Properties without a desired value are not in a delta.
-        #expect(message.at("twin.temperature") == nil)
-        // The device reaches the desired value: no further delta.
+        let first = try LocalBusFixtures.payload(try #require(deltas.lines.first), topic: topic)
+        #expect(first.at("delta.setpoint") == .string("22"))
+        #expect(first.at("twin.setpoint.expected.value") == .string("22"))
+        #expect(first.at("twin.setpoint.actual") == nil)
+        #expect(first.at("twin.setpoint.metadata.type") == .string("FLOAT"))
+        #expect(first.at("twin.temperature") == nil, "only properties with a desired value")
+        let driver = try #require(harness.hand.byName["boiler-2"])
+        // Still differing, or reaching the desired value: no new delta.
+        driver.events.reported(0, .double(20))
+        try harness.run(for: 0.3)
         driver.events.reported(0, .double(22))
-        driver.events.reported(1, .double(21))
-        try harness.run(for: 1.2)
-        #expect(deltas.finish().count == 1)
-        #expect(harness.bus.report.deltas == 1)
+        try harness.run(for: 0.3)
+        #expect(deltas.lines.count == 1)
+        // Moving away from it again: a delta with the reading.
+        driver.events.reported(0, .double(19.5))
+        #expect(try harness.run(within: 10) { deltas.lines.count == 2 })
+        let second = try LocalBusFixtures.payload(try #require(deltas.lines.last), topic: topic)
+        #expect(second.at("delta.setpoint") == .string("22"))
+        #expect(second.at("twin.setpoint.actual.value") == .string("19.5"))
+        #expect(harness.bus.report.deltas == 2)
     }
 
     @Test func malformedPayloadsAreCountedAsBadFramesAndSkipped() throws {
