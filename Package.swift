@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "KingletCoreTests", dependencies: ["KingletCore", "KingletLoopTesting"]),
         .testTarget(name: "KingletLoopTestingTests", dependencies: ["KingletLoopTesting", "KingletCore"]),
         .testTarget(name: "KingletEpollTests", dependencies: ["KingletEpoll", "KingletCore", "CKingletSystem"]),
-        .testTarget(name: "KingletAgentTests", dependencies: ["KingletAgent"]),
+        .testTarget(name: "KingletAgentTests", dependencies: ["KingletAgent", "KingletLocalBus", "KingletDocument"]),
         .testTarget(name: "KingletDocumentTests", dependencies: ["KingletDocument", "KingletLoopTesting"]),
         .testTarget(name: "KingletPodTests", dependencies: ["KingletPod", "KingletDocument"]),
         .testTarget(name: "KingletConfigTests", dependencies: ["KingletConfig", "KingletDocument"]),

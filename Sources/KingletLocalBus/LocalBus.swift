@@ -32,6 +32,18 @@ public struct LocalBusReport {
     /// `$hw/.../twin/update` and `.../twin/update/delta` messages published so far.
     public var twinUpdates: UInt64
     public var deltas: UInt64
+
+    public init(broker: String, state: SessionState, sinceNanoseconds: Int64, lastError: String, connections: Int, filters: Int,
+                twinUpdates: UInt64, deltas: UInt64) {
+        self.broker = broker
+        self.state = state
+        self.sinceNanoseconds = sinceNanoseconds
+        self.lastError = lastError
+        self.connections = connections
+        self.filters = filters
+        self.twinUpdates = twinUpdates
+        self.deltas = deltas
+    }
 }
 
 /// One clean-session connection to the local broker (client id `kinglet-<node>-devices`),
