@@ -81,7 +81,16 @@ final class LocalBusTwinPublisher {
             || entry.name != device.spec.name {
             reset(entry, for: device)
         }
-        flush(entry, device)
+        // At the end of this turn of the loop: properties read together (one MQTT payload,
+        // one Modbus poll round) go out in one message.
+        schedule(entry, at: loop.now)
+    }
+
+    private func schedule(_ entry: Entry, at instant: Instant) {
+        if entry.timer != nil && entry.timerAt <= instant { return }
+        if let timer = entry.timer { loop.cancel(timer) }
+        entry.timerAt = instant
+        entry.timer = loop.schedule(at: instant, entry.flush)
     }
 
     /// After every (re)connect: the broker kept nothing of ours (clean session, nothing
@@ -191,11 +200,7 @@ final class LocalBusTwinPublisher {
                 }
             }
         }
-        if let earliest, entry.timer == nil || earliest < entry.timerAt {
-            if let timer = entry.timer { loop.cancel(timer) }
-            entry.timerAt = earliest
-            entry.timer = loop.schedule(at: earliest, entry.flush)
-        }
+        if let earliest { schedule(entry, at: earliest) }
         publishDeltaIfChanged(entry, spec, twin)
     }
 

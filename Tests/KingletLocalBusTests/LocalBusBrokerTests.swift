@@ -76,6 +76,22 @@ import Testing
         #expect(message.at("twin.pressure") == nil)
     }
 
+    @Test func propertiesReadFromOnePayloadShareOneTwinUpdateAfterTheStateUpdate() throws {
+        let harness = try LocalBusHarness()
+        defer { harness.close() }
+        let updates = try harness.subscribe("$hw/events/device/thermo-1/#", count: 2, name: "shared")
+        try harness.apply([Self.thermo])
+        #expect(try harness.run(within: 10) { harness.bus.isConnected })
+        try harness.client.publish("sensors/thermo-1", #"{"t": 18.25, "env": {"h": 55}}"#, retain: true)
+        #expect(try harness.run(within: 10) { updates.lines.count == 2 })
+        let state = try LocalBusFixtures.payload(updates.lines[0], topic: "$hw/events/device/thermo-1/state/update")
+        #expect(state.at("state") == .string("online"))
+        let update = try LocalBusFixtures.payload(updates.lines[1], topic: "$hw/events/device/thermo-1/twin/update")
+        #expect(update.at("twin.temperature.actual.value") == .string("18.25"))
+        #expect(update.at("twin.humidity.actual.value") == .string("55"))
+        #expect(update.at("twin.humidity.metadata.type") == .string("INT"))
+    }
+
     @Test func readingsFasterThanTheReportCycleAreCoalescedToTheLatest() throws {
         let harness = try LocalBusHarness()
         defer { harness.close() }
