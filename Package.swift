@@ -51,11 +51,13 @@ let package = Package(
         .target(name: "KingletModbus", dependencies: ["KingletDevices", "KingletCore", "KingletDocument", "KingletPod",
                                                      "CModbus", "CKingletSystem"]),
         .target(name: "KingletZigbee", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod"]),
+        // The board's local MQTT broker: MQTT-native devices and KubeEdge's $hw device topics.
+        .target(name: "KingletLocalBus", dependencies: ["KingletDevices", "KingletLink", "KingletCore", "KingletDocument"]),
         .target(name: "KingletBLE", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod", "COpenSSL"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
-            "KingletDevices", "KingletModbus", "KingletZigbee", "KingletBLE", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
+            "KingletDevices", "KingletModbus", "KingletZigbee", "KingletBLE", "KingletLocalBus", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
         ]),
         // Entry.swift declares its entry point (@main on the host, the C main in Embedded
         // mode), so it is compiled as a library file in both modes.
@@ -125,6 +127,8 @@ let package = Package(
                                                                 "KingletLoopTesting"]),
         .testTarget(name: "KingletModbusTests", dependencies: ["KingletModbus", "KingletDevices", "KingletConfig", "KingletDocument",
                                                                "KingletCore", "KingletEpoll", "CModbus", "CKingletSystem", "CKingletSimSystem"]),
+        .testTarget(name: "KingletLocalBusTests", dependencies: ["KingletLocalBus", "KingletDevices", "KingletLink", "KingletDocument",
+                                                                 "KingletCore", "KingletEpoll", "KingletTestPeers"]),
         .testTarget(name: "KingletZigbeeTests", dependencies: ["KingletZigbee", "KingletCore"]),
         .testTarget(name: "KingletBLETests", dependencies: ["KingletBLE", "KingletCore"]),
         .testTarget(name: "KingletSimZigbeeTests", dependencies: ["KingletSimZigbee", "kinglet-sim"]),
@@ -133,7 +137,7 @@ let package = Package(
         .testTarget(name: "KingletCoreTests", dependencies: ["KingletCore", "KingletLoopTesting"]),
         .testTarget(name: "KingletLoopTestingTests", dependencies: ["KingletLoopTesting", "KingletCore"]),
         .testTarget(name: "KingletEpollTests", dependencies: ["KingletEpoll", "KingletCore", "CKingletSystem"]),
-        .testTarget(name: "KingletAgentTests", dependencies: ["KingletAgent"]),
+        .testTarget(name: "KingletAgentTests", dependencies: ["KingletAgent", "KingletLocalBus", "KingletDocument"]),
         .testTarget(name: "KingletDocumentTests", dependencies: ["KingletDocument", "KingletLoopTesting"]),
         .testTarget(name: "KingletPodTests", dependencies: ["KingletPod", "KingletDocument"]),
         .testTarget(name: "KingletConfigTests", dependencies: ["KingletConfig", "KingletDocument"]),

@@ -5,6 +5,7 @@ import KingletCore
 import KingletDocument
 import KingletEpoll
 import KingletLink
+import KingletLocalBus
 import KingletNode
 import KingletPod
 import KingletPodManager
@@ -37,6 +38,8 @@ final class Agent {
     private var statusServer: StatusSocketServer? = nil
     /// The cloud link; nil when the config has no `cloud:` section (headless).
     private(set) var link: CloudLink? = nil
+    /// The board's local MQTT broker (`devices.localBroker`); nil when none is set.
+    private(set) var localBus: LocalBus? = nil
     /// The relay's pods the node runs now (from the cache at boot, then from the link).
     private var relayPods: [String: DesiredPod] = [:]
     private var staticPods: [StaticPod] = []
@@ -111,8 +114,9 @@ final class Agent {
         let factory = ProbeFactory(loop: loop, hostIP: context.hostIP) { id, command in
             ExecProbeRunner(runtime: runtime, container: id, command: command)
         }
+        localBus = Agent.makeLocalBus(config, loop: loop, log: log)
         do {
-            devices = try BoardDevices(loop: loop, cache: cache, settings: config.devices, log: log)
+            devices = try BoardDevices(loop: loop, cache: cache, settings: config.devices, log: log, localBus: localBus)
         } catch {
             throw AgentStartError(message: error.description, status: AgentMain.exitUsage)
         }
@@ -131,6 +135,7 @@ final class Agent {
         }
         apply(restored: restored, staticPods: staticPods)
         log.info("\(staticPods.count) static pod(s) from \(config.paths.staticPods)")
+        startLocalBus()
         devices.restoreFromCache()
         devices.apply()
         if !devices.manager.devices.isEmpty { log.info("\(devices.manager.devices.count) device(s)") }
@@ -321,8 +326,8 @@ final class Agent {
         do {
             let fresh = try ConfigFile.load(configPath, defaultNodeName: ConfigFile.hostName())
             if fresh.nodeName != config.nodeName || fresh.paths != config.paths || fresh.runtime != config.runtime
-                || fresh.cloud != config.cloud {
-                log.warning("reload: node name, paths, runtime and cloud settings apply at the next start")
+                || fresh.cloud != config.cloud || fresh.devices.localBroker != config.devices.localBroker {
+                log.warning("reload: node name, paths, runtime, cloud and devices.localBroker settings apply at the next start")
             }
             let staticPods = try StaticPodFolder.load(config.paths.staticPods, nodeName: config.nodeName)
             try BoardDevices.validate(fresh.devices)
@@ -399,6 +404,8 @@ final class Agent {
         if let saveTimer { loop.cancel(saveTimer) }
         saveStatuses(limit: Int.max)
         devices.stop()
+        localBus?.close()
+        localBus = nil
         statusServer?.shutdown()
         statusServer = nil
         link?.close()

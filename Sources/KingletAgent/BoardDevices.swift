@@ -4,6 +4,7 @@ import KingletConfig
 import KingletCore
 import KingletDevices
 import KingletDocument
+import KingletLocalBus
 import KingletModbus
 import KingletBLE
 import KingletZigbee
@@ -39,7 +40,11 @@ final class BoardDevices {
     /// restart: they do not join again).
     static let zigbeeTableUID = "board-zigbee-devices"
 
-    init(loop: any EventLoop, cache: PodCache, settings: DeviceSettings, log: AgentLog) throws(DocumentError) {
+    /// The board's local MQTT broker: MQTT devices, and KubeEdge's $hw topics for all.
+    private let localBus: LocalBus?
+
+    init(loop: any EventLoop, cache: PodCache, settings: DeviceSettings, log: AgentLog, localBus: LocalBus? = nil) throws(DocumentError) {
+        self.localBus = localBus
         self.loop = loop
         self.cache = cache
         self.configSpecs = settings.specs
@@ -55,6 +60,8 @@ final class BoardDevices {
         manager.twinChanged = { [self] device in
             self.unsaved.insert(device.spec.uid)
             self.scheduleSave()
+            // The local bus's $hw topics see every twin change (docs/devices.md).
+            localBus?.twinChanged(device)
             self.twinChanged(device)
         }
         saveSoon = { [self] in
@@ -82,8 +89,11 @@ final class BoardDevices {
                 }
                 return try BLEDeviceDriver(link: link, spec: spec, events: events)
             case .mqtt:
-                events.log("the \(spec.kind.rawValue) driver is not available in this build")
-                return nil
+                guard let localBus else {
+                    events.log("an MQTT device needs devices.localBroker in the agent's config")
+                    return nil
+                }
+                return try MQTTDeviceDriver(bus: localBus, spec: spec, events: events)
             }
         } catch {
             events.log(error.description)
@@ -145,7 +155,12 @@ final class BoardDevices {
                                         message: "a ble device needs the board's controller: devices.ble")
                 }
                 try BLEDeviceDriver.validate(spec)
-            case .mqtt: break
+            case .mqtt:
+                if settings.localBroker == nil {
+                    throw DocumentError(file: spec.protocolConfig.file, path: spec.protocolConfig.path,
+                                        message: "an mqtt device needs the board's local broker: devices.localBroker")
+                }
+                try MQTTDeviceDriver.validate(spec)
             }
         }
     }

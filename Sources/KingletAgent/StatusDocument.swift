@@ -4,6 +4,7 @@ import KingletDevices
 import KingletDocument
 import KingletEpoll
 import KingletLink
+import KingletLocalBus
 import KingletNode
 import KingletPod
 import KingletPodManager
@@ -51,6 +52,7 @@ enum StatusDocument {
         nodeInfo(facts.info, &writer)
         writer.endObject()
         if let link = agent.link { linkReport(link.report, &writer) }
+        if let bus = agent.localBus { localBusReport(bus.report, &writer) }
 
         writer.key("devices")
         writer.beginArray()
@@ -129,6 +131,22 @@ enum StatusDocument {
             writer.key(problem.rawValue); writer.integer(Int64(report.skippedPayloads[problem] ?? 0))
         }
         writer.endObject()
+        writer.endObject()
+    }
+
+    /// The local device bus: absent without `devices.localBroker`.
+    static func localBusReport(_ report: LocalBusReport, _ writer: inout JSONWriter) {
+        writer.key("localBus")
+        writer.beginObject()
+        writer.key("broker"); writer.string(report.broker)
+        writer.key("state"); writer.string(report.state.rawValue)
+        writer.key("connected"); writer.bool(report.state == .connected)
+        writer.key("since"); writer.string(UTCTimestamp.format(nanoseconds: report.sinceNanoseconds, fractionDigits: 0))
+        writer.key("lastError"); writer.string(report.lastError)
+        writer.key("connections"); writer.integer(Int64(report.connections))
+        writer.key("filters"); writer.integer(Int64(report.filters))
+        writer.key("twinUpdates"); writer.integer(Int64(truncatingIfNeeded: report.twinUpdates))
+        writer.key("deltas"); writer.integer(Int64(truncatingIfNeeded: report.deltas))
         writer.endObject()
     }
 

@@ -15,6 +15,9 @@ enum StatusTables {
         if let link = document.objectMember("link")?.node {
             text += linkLine(link)
         }
+        if let bus = document.objectMember("localBus")?.node {
+            text += localBusLine(bus)
+        }
         text += "\n"
 
         var pods: [[String]] = [["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS"]]
@@ -84,6 +87,19 @@ enum StatusTables {
             for member in members { if case .integer(let count) = member.node.value, count > 0 { skipped.append(member.key + " " + String(count)) } }
         }
         if !skipped.isEmpty { text += "\n     skipped payloads: " + skipped.joined(separator: ", ") }
+        return text + "\n"
+    }
+
+    /// "LOCALBUS mqtt://127.0.0.1:1883  connected since ...  twin updates 12, deltas 1",
+    /// and the last error when there is one.
+    static func localBusLine(_ bus: Node) -> String {
+        let connected = bool(bus, "connected")
+        var text = "LOCALBUS " + string(bus, "broker") + "  " + string(bus, "state")
+            + (connected ? " since " : ", not connected since ") + string(bus, "since")
+            + "  connections " + String(integer(bus, "connections"))
+            + "  twin updates " + String(integer(bus, "twinUpdates")) + ", deltas " + String(integer(bus, "deltas"))
+        let error = string(bus, "lastError")
+        if !error.isEmpty { text += "\n     last error: " + error }
         return text + "\n"
     }
 

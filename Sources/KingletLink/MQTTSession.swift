@@ -26,6 +26,11 @@ public enum SessionState: String, Equatable {
 /// library call returns, so our handlers may publish, subscribe or disconnect freely.
 public final class MQTTSession {
     public let settings: LinkSettings
+    /// The MQTT client id: `settings.clientID` unless the owner named another.
+    public let clientID: String
+    /// A clean session (the broker forgets subscriptions and queued messages at each
+    /// disconnect) instead of the link's persistent one.
+    public let cleanSession: Bool
     private let loop: any EventLoop
     private var handle: OpaquePointer? = nil
     private var watchedFD: Int32 = -1
@@ -53,19 +58,22 @@ public final class MQTTSession {
     /// Payloads above this are not copied out of libmosquitto.
     public var maxPayload = 256 * 1024
 
-    public init(loop: any EventLoop, settings: LinkSettings, seed: UInt64) {
+    public init(loop: any EventLoop, settings: LinkSettings, seed: UInt64, clientID: String? = nil, cleanSession: Bool = false) {
         self.loop = loop
         self.settings = settings
+        self.clientID = clientID ?? settings.clientID
+        self.cleanSession = cleanSession
         backoff = ReconnectBackoff(seed: seed)
         stateSince = loop.now
     }
 
-    /// Creates the client (persistent session, MQTT 3.1.1, the will, TLS) and connects.
-    public func start(willTopic: String, willPayload: [UInt8]) -> LinkSetupError? {
+    /// Creates the client (persistent or clean session, MQTT 3.1.1, the will when
+    /// `willTopic` is given, TLS) and connects.
+    public func start(willTopic: String?, willPayload: [UInt8]) -> LinkSetupError? {
         guard handle == nil else { return nil }
         _ = mosquitto_lib_init() // idempotent
         let userdata = Unmanaged.passUnretained(self).toOpaque()
-        guard let created = mosquitto_new(settings.clientID, false, userdata) else {
+        guard let created = mosquitto_new(clientID, cleanSession, userdata) else {
             return LinkSetupError(message: "cannot create the MQTT client")
         }
         handle = created
@@ -86,10 +94,13 @@ public final class MQTTSession {
             }
             session.notes.append(.message(topic, payload, size))
         }
-        var rc = willPayload.withUnsafeBytes { bytes in
-            mosquitto_will_set(created, willTopic, Int32(bytes.count), bytes.baseAddress, 1, true)
+        var rc = MOSQ_ERR_SUCCESS.rawValue32
+        if let willTopic {
+            rc = willPayload.withUnsafeBytes { bytes in
+                mosquitto_will_set(created, willTopic, Int32(bytes.count), bytes.baseAddress, 1, true)
+            }
+            if rc != MOSQ_ERR_SUCCESS.rawValue32 { return LinkSetupError(message: "cannot set the last will: " + MQTTSession.describe(rc)) }
         }
-        if rc != MOSQ_ERR_SUCCESS.rawValue32 { return LinkSetupError(message: "cannot set the last will: " + MQTTSession.describe(rc)) }
         if settings.useTLS {
             rc = mosquitto_tls_set(created, settings.caFile, nil, settings.certFile, settings.keyFile, nil)
             if rc != MOSQ_ERR_SUCCESS.rawValue32 {
@@ -117,6 +128,14 @@ public final class MQTTSession {
     public func subscribe(_ filter: String, qos: Int32) -> Bool {
         guard state == .connected, let handle else { return false }
         let rc = mosquitto_subscribe(handle, nil, filter, qos)
+        afterCall(rc)
+        return rc == MOSQ_ERR_SUCCESS.rawValue32
+    }
+
+    @discardableResult
+    public func unsubscribe(_ filter: String) -> Bool {
+        guard state == .connected, let handle else { return false }
+        let rc = mosquitto_unsubscribe(handle, nil, filter)
         afterCall(rc)
         return rc == MOSQ_ERR_SUCCESS.rawValue32
     }
