@@ -2,8 +2,9 @@ import Foundation
 import KingletTestPeers
 import Testing
 
-/// One agent with every serial bus at once against the simulators of boards/sim: Modbus RTU
-/// (libmodbus's own server), a ZNP coordinator and an H4 BLE controller, each on its pty.
+/// One agent with all four buses at once: Modbus RTU (libmodbus's own server), a ZNP
+/// coordinator and an H4 BLE controller, each simulated on its pty, and an MQTT device on a
+/// local mosquitto, which also carries KubeEdge's $hw topics of every device.
 @Suite(.serialized) struct DevicesEndToEndTests {
     /// The devices as `kinglet status -o json` shows them, by name.
     static func devices(_ socket: String) -> [String: [String: Any]]? {
@@ -46,17 +47,52 @@ import Testing
         return last
     }
 
+    /// An MQTT thermometer on the board's local broker, added to boards/sim's devices.
+    static func withLocalBus(_ devices: String, port: Int) -> String {
+        devices.replacingOccurrences(of: "devices:\n", with: "devices:\n  localBroker: mqtt://127.0.0.1:\(port)\n")
+            + """
+                - apiVersion: devices.kubeedge.io/v1beta1
+                  kind: DeviceModel
+                  metadata: {name: mqtt-thermometer}
+                  spec:
+                    protocol: mqtt
+                    properties:
+                      - {name: temperature, type: FLOAT, accessMode: ReadOnly, unit: Cel}
+                - apiVersion: devices.kubeedge.io/v1beta1
+                  kind: Device
+                  metadata: {name: attic}
+                  spec:
+                    deviceModelRef: {name: mqtt-thermometer}
+                    protocol: {protocolName: mqtt}
+                    properties:
+                      - name: temperature
+                        visitors: {protocolName: mqtt, configData: {topic: "sensors/attic", field: "t"}}
+
+            """
+    }
+
     @Test func everyBusReportsTwinsAndDesiredValuesReachTheDevices() throws {
         let bench = try DeviceBench(modbusFaults: ["--fault-bad-crc-every", "7"], znpFaults: ["--fault-garbage-every", "5"])
         defer { bench.stop() }
-        let board = try TemporaryBoard(node: "edge-devices", extraConfig: try bench.devicesConfig())
+        let broker = try MosquittoPeer()
+        defer { _ = broker.stop(grace: 1) }
+        let client = MosquittoClient(port: broker.port)
+        let board = try TemporaryBoard(node: "edge-devices",
+                                       extraConfig: DevicesEndToEndTests.withLocalBus(try bench.devicesConfig(), port: broker.port))
         defer { board.remove() }
+        // KubeEdge's topic of every device's readings, on the local broker.
+        let updates = try client.subscribe("$hw/events/device/+/twin/update", within: 60, logPath: board.folder + "/hw.log")
         let agent = AgentProcess(["run", "--config", board.configPath])
         try agent.start()
         defer { _ = agent.finish(within: 0) }
 
-        // Readings from all three buses become twins.
+        // Readings from all four buses become twins.
+        _ = Loopback.eventually(within: 30) { () -> Bool? in
+            try? client.publish("sensors/attic", #"{"t": 17.25}"#)
+            return DevicesEndToEndTests.reported(DevicesEndToEndTests.devices(board.socket)?["attic"], "temperature") != nil ? true : nil
+        }
         let seen = DevicesEndToEndTests.waitFor(board.socket, within: 60) { devices in
+            DevicesEndToEndTests.reported(devices["attic"], "temperature") == "17.25" &&
             DevicesEndToEndTests.reported(devices["boiler-1"], "temperature") != nil
                 && DevicesEndToEndTests.reported(devices["kitchen-plug"], "activePower") != nil
                 && DevicesEndToEndTests.reported(devices["hall-sensor"], "temperature") != nil
@@ -64,7 +100,7 @@ import Testing
                 && DevicesEndToEndTests.reported(devices["cellar"], "temperature") != nil
         }
         for (name, property) in [("boiler-1", "temperature"), ("kitchen-plug", "activePower"), ("hall-sensor", "temperature"),
-                                 ("greenhouse", "temperature"), ("cellar", "temperature")] {
+                                 ("greenhouse", "temperature"), ("cellar", "temperature"), ("attic", "temperature")] {
             #expect(DevicesEndToEndTests.reported(seen?[name], property) != nil, "\(name).\(property): \(String(describing: seen?[name]))")
         }
         let boilerTemperature = Double(DevicesEndToEndTests.reported(seen?["boiler-1"], "temperature") ?? "") ?? 0
@@ -87,6 +123,12 @@ import Testing
         #expect(((registers?["holdingRegisters"] as? [String: Any])?["values"] as? [Int])?.first == 225)
         #expect(((registers?["coils"] as? [String: Any])?["values"] as? [Int])?.first == 1)
         #expect(bench.znp.output.contains("AF_DATA_REQUEST"), "the on/off command went to the ZNP simulator")
+
+        // Every device's readings also went out on KubeEdge's local topics.
+        let published = updates.lines.joined(separator: "\n")
+        for name in ["boiler-1", "kitchen-plug", "hall-sensor", "greenhouse", "attic"] {
+            #expect(published.contains("$hw/events/device/\(name)/twin/update"), "no $hw twin update for \(name)")
+        }
 
         // Injected faults were counted and survived.
         #expect(DevicesEndToEndTests.counter(confirmed?["boiler-1"], "badFrames") > 0)
