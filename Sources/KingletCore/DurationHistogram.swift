@@ -31,6 +31,16 @@ public struct DurationHistogram: Sendable {
         return maximum.nanoseconds / 1_000
     }
 
+    /// Calls `body` with each non-empty bucket, in order: its upper bound in microseconds
+    /// (the last one capped at the maximum seen) and its count. Two snapshots of these give
+    /// the histogram of the time between them.
+    public func forEachBucket(_ body: (_ upperBoundMicroseconds: Int64, _ count: UInt64) -> Void) {
+        let maximumMicroseconds = maximum.nanoseconds / 1_000
+        for (index, bucketCount) in buckets.enumerated() where bucketCount > 0 {
+            body(min(DurationHistogram.upperBound(of: index), maximumMicroseconds), bucketCount)
+        }
+    }
+
     public mutating func reset() {
         for index in buckets.indices { buckets[index] = 0 }
         count = 0
