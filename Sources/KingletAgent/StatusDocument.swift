@@ -41,9 +41,6 @@ enum StatusDocument {
             writer.endArray()
         }
         writer.endArray()
-        // The histogram itself: the difference of two snapshots gives the stalls of the
-        // window between them (bench/run measures a steady state so, start-up excluded).
-        writer.key("dispatchBuckets"); dispatchBuckets(agent.loop.dispatchTimes, &writer)
         writer.key("cacheSyncRounds"); writer.integer(Int64(agent.cache.backgroundSyncRounds))
         writer.key("cachePendingCommits"); writer.integer(Int64(agent.cache.pendingCommits))
         writer.endObject()
@@ -124,33 +121,6 @@ enum StatusDocument {
         }
         writer.endArray()
         writer.endObject()
-    }
-
-    /// The histogram's non-empty buckets as [upper bound in microseconds, count], in order
-    /// (the highest bound is the maximum itself). Rebuilt from the public quantiles, as the
-    /// counts are private to KingletCore: the quantile at each rank is its bucket's bound,
-    /// so a bucket is a run of ranks with one value, its end found by binary search.
-    static func dispatchBuckets(_ histogram: DurationHistogram, _ writer: inout JSONWriter) {
-        let count = histogram.count
-        // The fraction (r - 0.5) / count rounds up to rank r exactly.
-        func bound(_ rank: UInt64) -> Int64 { histogram.quantileMicroseconds((Double(rank) - 0.5) / Double(count)) }
-        writer.beginArray()
-        var rank: UInt64 = 1
-        while rank <= count {
-            let value = bound(rank)
-            var last = rank
-            var high = count
-            while last < high {
-                let middle = last + (high - last + 1) / 2
-                if bound(middle) <= value { last = middle } else { high = middle - 1 }
-            }
-            writer.beginArray()
-            writer.integer(value)
-            writer.integer(Int64(last - rank + 1))
-            writer.endArray()
-            rank = last + 1
-        }
-        writer.endArray()
     }
 
     /// The cloud link: absent when the agent runs headless.

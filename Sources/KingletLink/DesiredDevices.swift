@@ -12,13 +12,11 @@ extension DesiredMessages {
         case .failure(let rejection): return .failure(rejection)
         }
         do throws(DocumentError) {
-            guard let uidField = object.field("uid") else { return .failure(PayloadRejection(.missingField, "uid is missing")) }
-            let uid = try uidField.string()
-            if uid != topicUID { return .failure(PayloadRejection(.invalid, "uid '\(uid)' differs from the topic's '\(topicUID)'")) }
-            if let problem = uidProblem(uid) { return .failure(PayloadRejection(.invalid, problem)) }
-            guard let hashField = object.field("specHash") else { return .failure(PayloadRejection(.missingField, "specHash is missing")) }
-            guard let hash = specHash(try hashField.string()) else {
-                return .failure(PayloadRejection(.invalid, "specHash is not 1 to 16 hex digits"))
+            let uid: String
+            let hash: UInt64
+            switch try identity(object, topicUID: topicUID) {
+            case .success(let value): (uid, hash) = value
+            case .failure(let rejection): return .failure(rejection)
             }
             guard let device = object.field("device"), let model = object.field("model") else {
                 return .failure(PayloadRejection(.missingField, "device or model is missing"))

@@ -69,13 +69,11 @@ public enum DesiredMessages {
         case .failure(let rejection): return .failure(rejection)
         }
         do throws(DocumentError) {
-            guard let uidField = object.field("uid") else { return .failure(PayloadRejection(.missingField, "uid is missing")) }
-            let uid = try uidField.string()
-            if uid != topicUID { return .failure(PayloadRejection(.invalid, "uid '\(uid)' differs from the topic's '\(topicUID)'")) }
-            if let problem = uidProblem(uid) { return .failure(PayloadRejection(.invalid, problem)) }
-            guard let hashField = object.field("specHash") else { return .failure(PayloadRejection(.missingField, "specHash is missing")) }
-            guard let hash = specHash(try hashField.string()) else {
-                return .failure(PayloadRejection(.invalid, "specHash is not 1 to 16 hex digits"))
+            let uid: String
+            let hash: UInt64
+            switch try identity(object, topicUID: topicUID) {
+            case .success(let value): (uid, hash) = value
+            case .failure(let rejection): return .failure(rejection)
             }
             guard let podField = object.field("pod") else { return .failure(PayloadRejection(.missingField, "pod is missing")) }
             var pod = try PodDecoder.decode(podField.node, file: "desired/pods/" + uid)
@@ -149,6 +147,19 @@ public enum DesiredMessages {
         } catch {
             return .failure(PayloadRejection(.invalid, error.description))
         }
+    }
+
+    /// The `uid` (equal to the topic's, well formed) and `specHash` of a desired message.
+    static func identity(_ object: ObjectReader, topicUID: String) throws(DocumentError) -> Result<(String, UInt64), PayloadRejection> {
+        guard let uidField = object.field("uid") else { return .failure(PayloadRejection(.missingField, "uid is missing")) }
+        let uid = try uidField.string()
+        if uid != topicUID { return .failure(PayloadRejection(.invalid, "uid '\(uid)' differs from the topic's '\(topicUID)'")) }
+        if let problem = uidProblem(uid) { return .failure(PayloadRejection(.invalid, problem)) }
+        guard let hashField = object.field("specHash") else { return .failure(PayloadRejection(.missingField, "specHash is missing")) }
+        guard let hash = specHash(try hashField.string()) else {
+            return .failure(PayloadRejection(.invalid, "specHash is not 1 to 16 hex digits"))
+        }
+        return .success((uid, hash))
     }
 
     /// Size, JSON, an object, `"v": 1`.
