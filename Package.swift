@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "KingletZigbee", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod"]),
         // The board's local MQTT broker: MQTT-native devices and KubeEdge's $hw device topics.
         .target(name: "KingletLocalBus", dependencies: ["KingletDevices", "KingletLink", "KingletCore", "KingletDocument"]),
-        .target(name: "KingletBLE", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod", "COpenSSL"]),
+        .target(name: "KingletBLE", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod", "COpenSSL", "CKingletSystem"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
@@ -130,7 +130,8 @@ let package = Package(
         .testTarget(name: "KingletLocalBusTests", dependencies: ["KingletLocalBus", "KingletDevices", "KingletLink", "KingletDocument",
                                                                  "KingletCore", "KingletEpoll", "KingletTestPeers"]),
         .testTarget(name: "KingletZigbeeTests", dependencies: ["KingletZigbee", "KingletCore"]),
-        .testTarget(name: "KingletBLETests", dependencies: ["KingletBLE", "KingletCore"]),
+        .testTarget(name: "KingletBLETests", dependencies: ["KingletBLE", "KingletCore", "KingletDevices", "KingletDocument",
+                                                            "KingletPod", "KingletEpoll", "CKingletSystem"]),
         .testTarget(name: "KingletSimZigbeeTests", dependencies: ["KingletSimZigbee", "kinglet-sim"]),
         .testTarget(name: "KingletSimBLETests", dependencies: ["KingletSimBLE", "kinglet-sim"]),
         .testTarget(name: "KingletSimModbusTests", dependencies: ["KingletSimModbus", "CModbus", "kinglet-sim"]),

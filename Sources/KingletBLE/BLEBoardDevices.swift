@@ -1,26 +1,37 @@
+import CKingletSystem
 import KingletCore
 import KingletDevices
 import KingletDocument
 import KingletPod
 
 /// The board's Bluetooth controller (`devices.ble` in the config): an H4 UART (a
-/// serial-attached controller) that every BLE Device of the board listens through.
+/// serial-attached controller) or the kernel's HCI user channel (`hciDevice`, a board's
+/// own controller), that every BLE Device of the board listens through.
 public struct BLEBoardSettings: Equatable {
+    /// Empty when `hciDevice` is used.
     public var serialPort: String
+    /// The kernel's HCI device number (0 for hci0), on the user channel.
+    public var hciDevice: Int32?
     public var baudRate: Int32 = 115_200
     public var flowControl = false
     /// The fastest one device's advertisements are taken (ours, not the controller's).
     public var minimumReportIntervalMilliseconds: Int64 = 1_000
     public var activeScan = false
 
-    public static let keys = ["serialPort", "baudRate", "flowControl", "minimumReportInterval", "activeScan"]
+    public static let keys = ["serialPort", "hciDevice", "baudRate", "flowControl", "minimumReportInterval", "activeScan"]
 
     public static func decode(_ config: DeviceConfigData) throws(DocumentError) -> BLEBoardSettings {
         try config.rejectUnknown(keys)
-        guard let port = try config.string("serialPort"), !port.isEmpty else {
-            throw config.error("serialPort", "required: the H4 controller's serial device, e.g. /dev/ttyAMA0")
+        let port = try config.string("serialPort") ?? ""
+        let device = try config.integer("hciDevice")
+        if port.isEmpty == (device == nil) {
+            throw config.error("serialPort", "give one of serialPort (an H4 controller's serial device, e.g. /dev/ttyAMA0) or hciDevice (0 for hci0)")
         }
         var settings = BLEBoardSettings(serialPort: port)
+        if let device {
+            guard (0...15).contains(device) else { throw config.error("hciDevice", "must be 0 to 15 (hci0 ... hci15)") }
+            settings.hciDevice = Int32(device)
+        }
         if let baud = try config.integer("baudRate") {
             guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
                 throw config.error("baudRate", "unsupported baud rate \(baud)")
@@ -71,7 +82,11 @@ public final class BLEControllerLink {
         scanner = try BLEScanner(configuration: configuration)
         self.settings = settings
         self.loop = loop
-        line = SerialLine(loop: loop, path: settings.serialPort, baud: settings.baudRate, flowControl: settings.flowControl)
+        if let device = settings.hciDevice {
+            line = SerialLine(loop: loop, name: "hci\(device)") { kinglet_hci_user_channel_open(device) }
+        } else {
+            line = SerialLine(loop: loop, path: settings.serialPort, baud: settings.baudRate, flowControl: settings.flowControl)
+        }
         onDeadline = { [self] in
             self.deadlineTimer = nil
             self.armedDeadline = nil
@@ -135,7 +150,7 @@ public final class BLEControllerLink {
             case .ready:
                 ready = true
                 lastProblem = ""
-                log("BLE controller on \(settings.serialPort) is scanning")
+                log("BLE controller on \(line.path) is scanning")
                 for listener in listeners { listener.controllerReady() }
             case .advertisement(let report):
                 // Only devices someone listens for are decoded: the rest cost one compare.
@@ -146,7 +161,7 @@ public final class BLEControllerLink {
                 for listener in listeners where listener.address == report.address { listener.advertisement(decoded) }
             case .failed(let error):
                 ready = false
-                note("BLE controller on \(settings.serialPort): \(error.description)")
+                note("BLE controller on \(line.path): \(error.description)")
                 for listener in listeners { listener.controllerLost(error.description) }
             case .connected, .connectionFailed, .disconnected, .aclData, .scanningStopped, .scanningResumed:
                 break

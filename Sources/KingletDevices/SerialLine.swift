@@ -4,11 +4,11 @@ import KingletCore
 /// A serial port on the loop, for protocols whose framing is ours (ZNP, H4): opened raw and
 /// non-blocking, read when readable, written through a bounded buffer when writable, and
 /// reopened with back-off (1 s doubling to 30 s) when it fails or vanishes, as a USB stick
-/// pulled and plugged back does.
+/// pulled and plugged back does. Any descriptor that carries the same byte stream can take
+/// the port's place (the kernel's HCI user channel socket carries H4 packets too).
 public final class SerialLine {
     public let path: String
-    public let baud: Int32
-    public let flowControl: Bool
+    private let opener: () -> Int32
     private let loop: any EventLoop
     private var fd: Int32 = -1
     private var pending: [UInt8] = []
@@ -31,11 +31,16 @@ public final class SerialLine {
     public private(set) var reopens: UInt64 = 0
     public var isOpen: Bool { fd >= 0 }
 
-    public init(loop: any EventLoop, path: String, baud: Int32, flowControl: Bool = false) {
+    public convenience init(loop: any EventLoop, path: String, baud: Int32, flowControl: Bool = false) {
+        self.init(loop: loop, name: path) { kinglet_serial_open(path, baud, flowControl ? 1 : 0) }
+    }
+
+    /// `open` returns a non-blocking, close-on-exec descriptor, or -1 with errno; `name` is
+    /// what the log and errors call it.
+    public init(loop: any EventLoop, name: String, open: @escaping () -> Int32) {
         self.loop = loop
-        self.path = path
-        self.baud = baud
-        self.flowControl = flowControl
+        self.path = name
+        self.opener = open
         onReadiness = { [self] readiness in self.ready(readiness) }
         onReopen = { [self] in
             self.reopenTimer = nil
@@ -84,7 +89,7 @@ public final class SerialLine {
 
     private func open() {
         guard running, fd < 0 else { return }
-        let descriptor = kinglet_serial_open(path, baud, flowControl ? 1 : 0)
+        let descriptor = opener()
         guard descriptor >= 0 else {
             fail("cannot open \(path): \(String(cString: kinglet_strerror(kinglet_errno())))")
             return

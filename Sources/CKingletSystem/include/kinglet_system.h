@@ -37,6 +37,7 @@
 #include "kinglet_memory.h"
 #include "kinglet_flusher.h"
 #include "kinglet_serial.h"
+#include "kinglet_hci.h"
 #include "kinglet_net.h"
 #include "kinglet_text.h"
 
