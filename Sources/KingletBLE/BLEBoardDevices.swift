@@ -83,7 +83,7 @@ public final class BLEControllerLink {
         self.settings = settings
         self.loop = loop
         if let device = settings.hciDevice {
-            line = SerialLine(loop: loop, name: "hci\(device)") { kinglet_hci_user_channel_open(device) }
+            line = SerialLine(loop: loop, name: "hci\(device)", packets: true) { kinglet_hci_user_channel_open(device) }
         } else {
             line = SerialLine(loop: loop, path: settings.serialPort, baud: settings.baudRate, flowControl: settings.flowControl)
         }
@@ -145,6 +145,7 @@ public final class BLEControllerLink {
     private func pump() {
         while let bytes = scanner.takeOutgoing() { _ = line.write(bytes) }
         while let event = scanner.nextEvent() {
+            let sessionPeer = gatt.activePeer
             if !gatt.isIdle { gatt.handle(event, scanner: scanner, now: loop.now) }
             switch event {
             case .ready:
@@ -163,7 +164,13 @@ public final class BLEControllerLink {
                 ready = false
                 note("BLE controller on \(line.path): \(error.description)")
                 for listener in listeners { listener.controllerLost(error.description) }
-            case .connected, .connectionFailed, .disconnected, .aclData, .scanningStopped, .scanningResumed:
+            case .connected(let complete):
+                // A connection no session waits for (one that completed after its session
+                // gave up): close it rather than leak it.
+                if complete.status == .success && sessionPeer != complete.peer {
+                    try? scanner.disconnect(handle: complete.handle, now: loop.now)
+                }
+            case .connectionFailed, .disconnected, .aclData, .scanningStopped, .scanningResumed:
                 break
             }
         }

@@ -36,6 +36,8 @@ final class BLEGATTSessions {
     private var outcome: String?? = nil
 
     var isIdle: Bool { active == nil }
+    /// The peer of the session under way, if any.
+    var activePeer: BLEAddress? { active?.peer }
     var nextDeadline: Instant? { active.map { _ in startedAt.advanced(by: BLEGATTSessions.deadline) } }
 
     func enqueue(_ write: BLEGATTWrite, scanner: BLEScanner, now: Instant) {
@@ -83,6 +85,7 @@ final class BLEGATTSessions {
             }
         case .connectionFailed(let peer, let status) where peer == write.peer:
             connection = nil
+            phase = .closing  // nothing pending to cancel any more
             finish("connection failed: \(status.description)", scanner: scanner, now: now)
         case .aclData(let packet) where packet.handle == connection:
             client?.receive(packet, now: now)
@@ -146,13 +149,17 @@ final class BLEGATTSessions {
     /// Records the outcome and ends the session: disconnect if connected, else report now.
     private func finish(_ failure: String?, scanner: BLEScanner, now: Instant) {
         if outcome == nil { outcome = .some(failure) }
+        var connecting = false
+        if case .connecting = phase { connecting = true }
         phase = .closing
         if let connection {
             try? scanner.disconnect(handle: connection, now: now)
             // Reported on Disconnection Complete; the deadline covers a lost one.
             if now < startedAt.advanced(by: BLEGATTSessions.deadline) { return }
             self.connection = nil
-        } else {
+        } else if connecting {
+            // Only a create-connection still pending is cancelled: cancelling none is a
+            // Command Disallowed, which the scanner would take for a failing controller.
             try? scanner.cancelConnect(now: now)
         }
         report()

@@ -166,8 +166,17 @@ final class BackgroundSync {
         roundRunning = false
         rounds += 1
         if error != 0 {
+            // Nothing of this round is known durable: its records are synced again before
+            // they flip, its flips are written and synced again before their old slots are
+            // freed, and the next try waits a second (a failing card must not spin the loop).
             failures += 1
             failed(error)
+            written.insert(contentsOf: syncingRecords, at: 0)
+            syncingRecords.removeAll(keepingCapacity: true)
+            recordsDurable.insert(contentsOf: syncingFlips, at: 0)
+            syncingFlips.removeAll(keepingCapacity: true)
+            retryAfterFailure()
+            return
         }
         for flip in syncingFlips {
             if flip.supersedes >= 0 { retire(flip.supersedes) }
@@ -180,6 +189,15 @@ final class BackgroundSync {
         syncingRecords.removeAll(keepingCapacity: true)
         runDueWaiters()
         if !written.isEmpty || !recordsDurable.isEmpty { startRound() }
+    }
+
+    private func retryAfterFailure() {
+        guard let loop, !kickScheduled else { return }
+        kickScheduled = true
+        loop.schedule(after: .seconds(1)) { [self] in
+            self.kickScheduled = false
+            if !self.roundRunning { self.startRound() }
+        }
     }
 
     private func runDueWaiters() {

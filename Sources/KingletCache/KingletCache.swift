@@ -279,6 +279,12 @@ public final class PodCache {
         slotGenerations[target.slot] = generation
         index[uid] = nil
         if let background {
+            // The slot's old record must be dead on disk before the tombstone's flip: a put
+            // overwrites it in its record round, a tombstone writes no record, so it breaks
+            // the old record's magic now and that goes out in the same round. Otherwise a
+            // power cut that kept a later flip but lost this one could find the old entry
+            // intact in this slot and bring a deleted uid back.
+            (file.base + file.geometry.recordOffset(slot: target.slot)).storeBytes(of: 0, as: UInt32.self)
             uidText.withUTF8 {
                 background.queue(slot: target.slot, supersedes: Int(live), descriptor: descriptor,
                                  uid: UnsafeRawBufferPointer($0), isTombstone: true)

@@ -201,8 +201,9 @@ public final class DeviceManager {
             }
         }
         if device.twin.state != .online {
-            device.twin.state = .online
-            device.twin.stateReason = ""
+            // Through the state change: writes that failed while it was away go out now.
+            stateChanged(device, .online, "")
+            return
         }
         twinChanged(device)
     }

@@ -13,6 +13,9 @@ public final class SerialLine {
     private var fd: Int32 = -1
     private var pending: [UInt8] = []
     private var pendingStart = 0
+    private let packets: Bool
+    /// With `packets`: where each queued packet ends in `pending`.
+    private var packetEnds: [Int] = []
     private var input = [UInt8](repeating: 0, count: 512)
     private var reopenTimer: TimerHandle?
     private var reopenDelay = Duration.seconds(1)
@@ -36,10 +39,13 @@ public final class SerialLine {
     }
 
     /// `open` returns a non-blocking, close-on-exec descriptor, or -1 with errno; `name` is
-    /// what the log and errors call it.
-    public init(loop: any EventLoop, name: String, open: @escaping () -> Int32) {
+    /// what the log and errors call it. With `packets` each `write` is one datagram (a
+    /// socket that takes one packet per write(2), as the HCI user channel does), kept whole
+    /// when it has to wait.
+    public init(loop: any EventLoop, name: String, packets: Bool = false, open: @escaping () -> Int32) {
         self.loop = loop
         self.path = name
+        self.packets = packets
         self.opener = open
         onReadiness = { [self] readiness in self.ready(readiness) }
         onReopen = { [self] in
@@ -77,9 +83,11 @@ public final class SerialLine {
         guard pending.count - pendingStart + bytes.count <= SerialLine.maximumPending else { return false }
         if pendingStart > 0 && pendingStart == pending.count {
             pending.removeAll(keepingCapacity: true)
+            packetEnds.removeAll(keepingCapacity: true)
             pendingStart = 0
         }
         pending.append(contentsOf: bytes)
+        if packets { packetEnds.append(pending.count) }
         flush()
         return true
     }
@@ -112,6 +120,7 @@ public final class SerialLine {
         _ = close(fd)
         fd = -1
         pending.removeAll(keepingCapacity: true)
+        packetEnds.removeAll(keepingCapacity: true)
         pendingStart = 0
     }
 
@@ -152,8 +161,10 @@ public final class SerialLine {
 
     private func flush() {
         while pendingStart < pending.count {
+            var end = pending.count
+            if packets, let next = packetEnds.first(where: { $0 > pendingStart }) { end = next }
             let written = pending.withUnsafeBytes { bytes in
-                CKingletSystem.write(fd, bytes.baseAddress! + pendingStart, bytes.count - pendingStart)
+                CKingletSystem.write(fd, bytes.baseAddress! + pendingStart, end - pendingStart)
             }
             if written > 0 {
                 pendingStart += written
@@ -167,6 +178,7 @@ public final class SerialLine {
         try? loop.changeInterest(of: fd, to: wantsWrite ? [.readable, .writable] : .readable)
         if !wantsWrite {
             pending.removeAll(keepingCapacity: true)
+            packetEnds.removeAll(keepingCapacity: true)
             pendingStart = 0
         }
     }

@@ -53,8 +53,9 @@ public final class DesiredDevices {
                 plan[uid] = known
             }
         }
-        // Messages of devices the index dropped are of no use any more.
-        for uid in messages.keys where index.devices[uid] == nil { messages[uid] = nil }
+        // Messages are kept even when this index does not list them: the relay publishes a
+        // device's message before the index that lists it (rule 5), and a plan runs on each.
+        // A deleted device's message goes when the relay clears its topic.
         return plan
     }
 }

@@ -116,7 +116,7 @@ public final class ModbusDriver: DeviceDriver {
             events.written(index, "\(value.twinText) does not fit a \(visitor.dataType.rawValue) (scale \(visitor.scale))")
             return
         }
-        queue.prepend(.write(property: index, registers: words))
+        queue.enqueueWrite(.write(property: index, registers: words))
         sendNext()
     }
 
@@ -266,6 +266,8 @@ public final class ModbusDriver: DeviceDriver {
         timeoutTimer = nil
         guard let job = inFlight else { return }
         counters.timeouts += 1
+        // A late answer to this request must not pass for the answer to the next one.
+        if let context { _ = modbus_flush(context) }
         retry(job, reason: "no answer from slave \(settings.slaveID) on \(settings.serialPort)")
     }
 

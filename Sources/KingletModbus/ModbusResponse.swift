@@ -76,6 +76,22 @@ struct JobQueue {
 
     mutating func append(_ job: ModbusDriver.Job) { jobs.append(job) }
 
+    /// Queues a write behind the writes already queued and ahead of every read; a write
+    /// of the same property still queued is replaced (the newest desired value wins).
+    mutating func enqueueWrite(_ job: ModbusDriver.Job) {
+        var index = head
+        while index < jobs.count {
+            if case .write = jobs[index], jobs[index].property == job.property {
+                jobs[index] = job
+                return
+            }
+            index += 1
+        }
+        var insertAt = head
+        while insertAt < jobs.count, case .write = jobs[insertAt] { insertAt += 1 }
+        jobs.insert(job, at: insertAt)
+    }
+
     mutating func prepend(_ job: ModbusDriver.Job) {
         if head > 0 {
             head -= 1
