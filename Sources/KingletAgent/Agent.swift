@@ -187,7 +187,7 @@ final class Agent {
         var desired: [DesiredPod] = []
         for uid in relayPods.keys.sorted() { desired.append(relayPods[uid]!) }
         for item in staticPods { desired.append(DesiredPod(pod: item.pod, specHash: item.specHash)) }
-        // A pod starts only from a durable cache record (docs/protocol.md, rule 2), and the
+        // A pod starts only from a durable cache record (docs/protocol.md, rule 4), and the
         // loop does not wait for the disk: the set goes to the pod manager once every record
         // committed so far is durable. Sets reach it in the order they were made.
         cache.whenDurable { [self] in

@@ -92,10 +92,21 @@ public final class DeviceManager {
     private func open(_ spec: DeviceSpec) {
         let events = DeviceDriverEvents()
         // Set before the driver exists: its constructor reports bad settings through it.
-        events.log = { [self] message in self.log("device \(spec.fullName): " + message) }
-        guard let driver = makeDriver(spec, events) else {
-            log("device \(spec.fullName) is not driven (see above); fix its spec and apply it again")
-            return
+        var problem = ""
+        events.log = { [self] message in
+            problem = message
+            self.log("device \(spec.fullName): " + message)
+        }
+        var driver: any DeviceDriver
+        var undriven = false
+        if let made = makeDriver(spec, events) {
+            driver = made
+        } else {
+            undriven = true
+            // Kept, offline with the reason, so that its status says so and a later apply
+            // of the same spec does not try (and log) again.
+            log("device \(spec.fullName) is not driven; fix its spec and apply it again")
+            driver = UndrivenDevice()
         }
         let device = ManagedDevice(spec: spec, driver: driver, events: events, now: loop.now)
         let now = wallClockMilliseconds()
@@ -117,6 +128,12 @@ public final class DeviceManager {
             self.collectDue(device)
         }
         devices[spec.uid] = device
+        if undriven {
+            device.twin.state = .offline
+            device.twin.stateReason = problem.isEmpty ? "no driver for protocol \(spec.kind.rawValue)" : problem
+            twinChanged(device)
+            return
+        }
         driver.start()
         log("device \(spec.fullName) (\(spec.kind.rawValue), \(spec.properties.count) properties) opened")
         scheduleNext(device)
@@ -236,4 +253,14 @@ public final class DeviceManager {
         }
         twinChanged(device)
     }
+}
+
+/// The stand-in driver of a device whose spec no driver accepts: it does nothing, and the
+/// device stays offline with the reason.
+final class UndrivenDevice: DeviceDriver {
+    var counters = DeviceCounters()
+    func start() {}
+    func stop() {}
+    func collect(property index: Int) {}
+    func write(property index: Int, value: DeviceValue) {}
 }

@@ -1,6 +1,7 @@
 import KingletConfig
 import KingletDevices
 import KingletDocument
+import KingletLoopTesting
 import Foundation
 import Testing
 
@@ -113,5 +114,29 @@ import Testing
         #expect(DeviceValue.double(-0.25).twinText == "-0.25")
         #expect(DeviceValue.integer(-42).twinText == "-42")
         #expect(DeviceValue.double(21.5).confirms(.double(21.5000001)))
+    }
+}
+
+/// A device no driver accepts is kept, offline with the reason, and not tried again.
+@Suite struct UndrivenDeviceTests {
+    @Test func aDeviceWithoutADriverIsOfflineWithTheReasonAndLoggedOnce() throws {
+        let file = "kinglet.yaml"
+        let config = try ConfigDecoder.decode(try YAMLReader().parseDocument(DeviceDecoderTests.config, file: file), file: file,
+                                              defaultNodeName: "edge-1")
+        let spec = try #require(config.devices.specs.first)
+        let loop = ManualEventLoop()
+        var logs: [String] = []
+        let manager = DeviceManager(loop: loop, wallClockMilliseconds: { 0 }, makeDriver: { _, events in
+            events.log("serialPort: cannot be used here")
+            return nil
+        })
+        manager.log = { logs.append($0) }
+        manager.apply([spec])
+        let device = try #require(manager.devices[spec.uid])
+        #expect(device.twin.state == .offline)
+        #expect(device.twin.stateReason == "serialPort: cannot be used here")
+        let logged = logs.count
+        manager.apply([spec])
+        #expect(logs.count == logged, "the same spec is not tried again")
     }
 }
