@@ -176,7 +176,7 @@ final class Agent {
         for uid in cache.uids where RestoredPods.isStatic(uid) {
             if !staticPods.contains(where: { $0.pod.metadata.uid == uid }) {
                 // Its manifest is gone: running it once more from the cache would be wrong.
-                _ = try? cache.remove(uid: uid)
+                _ = cache.removeSoon(uid: uid)
             }
         }
         self.staticPods = staticPods
@@ -384,7 +384,9 @@ final class Agent {
     private func forget(_ pod: Pod) {
         let uid = pod.metadata.uid
         unsavedStatus[uid] = nil
-        _ = try? cache.remove(uid: uid)
+        if let failure = cache.removeSoon(uid: uid) {
+            log.error("cannot drop pod \(pod.fullName) from the cache: \(failure.description)")
+        }
         if !RestoredPods.isStatic(uid) {
             PodVolumeFiles.remove(stateFolder: FolderListing.parentFolder(of: config.paths.cacheFile), uid: uid)
         }

@@ -214,7 +214,7 @@ final class BoardDevices {
             let uid = String(decoding: view.uid, as: UTF8.self)
             if !wanted.contains(uid) && !BoardDevices.isBoardRecord(uid) { stale.append(uid) }
         }
-        for uid in stale { _ = try? cache.remove(uid: uid) }
+        for uid in stale { _ = cache.removeSoon(uid: uid) }
         let fresh = all.filter { manager.devices[$0.uid] == nil }
         manager.apply(all)
         // Twins of devices opened now come back from the cache (last readings, confirmed

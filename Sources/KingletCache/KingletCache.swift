@@ -264,6 +264,19 @@ public final class PodCache {
         if let failure { throw failure }
     }
 
+    /// Deletes `uid` now, or, when the cache is full only because commits still in flight
+    /// hold the slots they supersede, once those are durable. Other failures are returned.
+    public func removeSoon(uid: String) -> CacheError? {
+        do throws(CacheError) {
+            try remove(uid: uid)
+            return nil
+        } catch {
+            guard case .full = error, pendingCommits > 0 else { return error }
+            whenDurable { [self] in _ = try? self.remove(uid: uid) }
+            return nil
+        }
+    }
+
     /// Deletes the record `uid` with a tombstone. Returns false when there was none.
     @discardableResult
     public func remove(uid: String) throws(CacheError) -> Bool {

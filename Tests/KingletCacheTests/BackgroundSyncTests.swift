@@ -138,4 +138,27 @@ import Testing
         cache.whenDurable { ran = true }
         #expect(ran)
     }
+
+    @Test func aRemovalThatFindsTheCacheFullOfPendingCommitsHappensOnceTheyAreDurable() throws {
+        let folder = ScratchFolder()
+        defer { folder.remove() }
+        let loop = try EpollEventLoop()
+        let cache = try PodCache.open(path: folder.path("pods.cache"), creating: CacheGeometry(slotCount: 4, slotSize: 1024))
+        defer { cache.close() }
+        try cache.syncInBackground(on: loop)
+        try cache.put(sampleRecord(1))
+        try cache.put(sampleRecord(2))
+        var durable = false
+        cache.whenDurable { durable = true }
+        try run(loop) { durable }
+        // Two updates in flight hold the slots they supersede: no free slot is left.
+        try cache.put(sampleRecord(1, version: 2))
+        try cache.put(sampleRecord(2, version: 2))
+        #expect(cache.freeSlotCount == 0)
+        #expect(throws: CacheError.self) { try cache.remove(uid: sampleRecord(1).uid) }
+        #expect(cache.removeSoon(uid: sampleRecord(1).uid) == nil)
+        try run(loop) { cache.record(uid: sampleRecord(1).uid) == nil && cache.pendingCommits == 0 }
+        #expect(cache.record(uid: sampleRecord(1).uid) == nil)
+        #expect(cache.record(uid: sampleRecord(2).uid) == sampleRecord(2, version: 2))
+    }
 }
