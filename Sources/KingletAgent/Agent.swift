@@ -91,7 +91,7 @@ final class Agent {
             throw AgentStartError(message: "cannot start the cache's flusher: \(error.description)", status: AgentMain.exitFailure)
         }
         cache.onSyncFailure = { code in
-            log.error("pod cache: msync failed: \(String(cString: kinglet_strerror(code))); commits may not survive a power cut")
+            log.error("pod cache: msync failed: \(String(cString: kinglet_strerror(code))); trying again in a second")
         }
         let leftovers = kinglet_kill_tagged_process_groups(Agent.ownerEntry(config))
         if leftovers > 0 { log.info("stopped \(leftovers) container process group(s) left by a previous run") }

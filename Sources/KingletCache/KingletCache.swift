@@ -186,9 +186,8 @@ public final class PodCache {
 
     /// Background sync rounds finished.
     public var backgroundSyncRounds: UInt64 { background?.rounds ?? 0 }
-    /// Called on the loop with the errno of a background msync that failed. The round still
-    /// counts (there is nothing better to do than report it): the bytes stay in the page
-    /// cache, so the commits survive a crash of the agent but maybe not a power cut.
+    /// Called on the loop with the errno of a background msync that failed. Nothing of that
+    /// round counts as durable: it is tried again a second later.
     public var onSyncFailure: (Int32) -> Void = { _ in }
 
     /// Waits until every pending commit is durable (tools, tests; the agent never calls it).
