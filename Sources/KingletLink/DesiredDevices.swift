@@ -36,7 +36,7 @@ public final class DesiredDevices {
 
     public init() {}
 
-    func received(_ spec: DeviceSpec) { messages[spec.uid] = spec }
+    public func received(_ spec: DeviceSpec) { messages[spec.uid] = spec }
 
     /// The relay cleared the topic: the device stays until an index drops it.
     func cleared(uid: String) { messages[uid] = nil }

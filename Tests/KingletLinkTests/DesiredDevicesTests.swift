@@ -56,4 +56,15 @@ import Testing
             Issue.record("a device hash that is not hex must be rejected")
         }
     }
+
+    @Test func aDeviceMessageThatComesBeforeItsIndexIsKept() throws {
+        let uid = DesiredDevicesTests.uid
+        let devices = DesiredDevices()
+        devices.received(try DesiredMessages.device(DesiredDevicesTests.message(uid: uid), topicUID: uid).get())
+        // The relay publishes the message first: a plan runs on the old index, without it.
+        #expect(devices.plan(index: DesiredIndex(), current: { _ in nil }).isEmpty)
+        let plan = devices.plan(index: DesiredIndex(devices: [uid: 0xd1]), current: { _ in nil })
+        #expect(plan[uid]?.specHash == 0xd1, "rule 5: the index may come after the message")
+    }
 }
+
