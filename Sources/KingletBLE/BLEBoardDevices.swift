@@ -68,9 +68,7 @@ public final class BLEControllerLink {
     private let line: SerialLine
     private var listeners: [BLEDeviceDriver] = []
     private let gatt = BLEGATTSessions()
-    private var deadlineTimer: TimerHandle?
-    private var armedDeadline: Instant?
-    private var onDeadline: () -> Void = {}
+    private let deadline: DeadlineTimer
     public private(set) var ready = false
     public private(set) var lastProblem = ""
     public var log: (String) -> Void = { _ in }
@@ -82,14 +80,13 @@ public final class BLEControllerLink {
         scanner = try BLEScanner(configuration: configuration)
         self.settings = settings
         self.loop = loop
+        deadline = DeadlineTimer(loop: loop)
         if let device = settings.hciDevice {
             line = SerialLine(loop: loop, name: "hci\(device)", packets: true) { kinglet_hci_user_channel_open(device) }
         } else {
             line = SerialLine(loop: loop, path: settings.serialPort, baud: settings.baudRate, flowControl: settings.flowControl)
         }
-        onDeadline = { [self] in
-            self.deadlineTimer = nil
-            self.armedDeadline = nil
+        deadline.fire = { [self] in
             self.scanner.tick(now: self.loop.now)
             self.gatt.tick(scanner: self.scanner, now: self.loop.now)
             self.pump()
@@ -114,10 +111,8 @@ public final class BLEControllerLink {
     var now: Instant { loop.now }
 
     public func stop() {
-        if let deadlineTimer { loop.cancel(deadlineTimer) }
-        deadlineTimer = nil
+        deadline.stop()
         line.stop()
-        onDeadline = {}
         listeners.removeAll()
     }
 
@@ -178,12 +173,7 @@ public final class BLEControllerLink {
         while let bytes = scanner.takeOutgoing() { _ = line.write(bytes) }
         var next = scanner.nextDeadline
         if let session = gatt.nextDeadline, next.map({ session < $0 }) ?? true { next = session }
-        if next != armedDeadline {
-            if let deadlineTimer { loop.cancel(deadlineTimer) }
-            deadlineTimer = nil
-            armedDeadline = next
-            if let next { deadlineTimer = loop.schedule(at: next, onDeadline) }
-        }
+        deadline.arm(at: next)
     }
 
     private func note(_ message: String) {
@@ -238,18 +228,10 @@ public final class BLEDeviceDriver: DeviceDriver {
         }
         var key: [UInt8]? = nil
         if let hex = try spec.protocolConfig.string("bindKey") {
-            var bytes: [UInt8] = []
-            var index = hex.utf8.startIndex
-            let utf8 = hex.utf8
-            while index < utf8.endIndex {
-                let next = utf8.index(after: index)
-                guard next < utf8.endIndex, let byte = UInt8(String(decoding: [utf8[index], utf8[next]], as: UTF8.self), radix: 16) else {
-                    throw spec.protocolConfig.error("bindKey", "expected 32 hex digits (the BTHome bind key)")
-                }
-                bytes.append(byte)
-                index = utf8.index(after: next)
+            // 32 characters that make 16 bytes: hex digits only, no separators.
+            guard hex.utf8.count == 32, let bytes = DeviceConfigData.hexBytes(hex), bytes.count == 16 else {
+                throw spec.protocolConfig.error("bindKey", "expected 32 hex digits (the BTHome bind key)")
             }
-            guard bytes.count == 16 else { throw spec.protocolConfig.error("bindKey", "expected 32 hex digits (the BTHome bind key)") }
             key = bytes
         }
         var addressType = BLEAddressType.publicDevice

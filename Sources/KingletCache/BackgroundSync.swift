@@ -122,11 +122,16 @@ final class BackgroundSync {
     }
 
     private func scheduleKick() {
-        guard !roundRunning, !kickScheduled else { return }
-        guard let loop else { return }  // no loop: finishSynchronously drives the rounds
-        kickScheduled = true
+        guard !roundRunning else { return }
         // Next turn, not now: every commit of this turn joins the same round.
-        loop.schedule(after: .zero) { [self] in
+        scheduleRound(after: .zero)
+    }
+
+    /// Starts a round after `delay` on the loop (no loop: finishSynchronously drives them).
+    private func scheduleRound(after delay: Duration) {
+        guard let loop, !kickScheduled else { return }
+        kickScheduled = true
+        loop.schedule(after: delay) { [self] in
             self.kickScheduled = false
             if !self.roundRunning { self.startRound() }
         }
@@ -175,7 +180,7 @@ final class BackgroundSync {
             syncingRecords.removeAll(keepingCapacity: true)
             recordsDurable.insert(contentsOf: syncingFlips, at: 0)
             syncingFlips.removeAll(keepingCapacity: true)
-            retryAfterFailure()
+            scheduleRound(after: .seconds(1))
             return
         }
         for flip in syncingFlips {
@@ -189,15 +194,6 @@ final class BackgroundSync {
         syncingRecords.removeAll(keepingCapacity: true)
         runDueWaiters()
         if !written.isEmpty || !recordsDurable.isEmpty { startRound() }
-    }
-
-    private func retryAfterFailure() {
-        guard let loop, !kickScheduled else { return }
-        kickScheduled = true
-        loop.schedule(after: .seconds(1)) { [self] in
-            self.kickScheduled = false
-            if !self.roundRunning { self.startRound() }
-        }
     }
 
     private func runDueWaiters() {

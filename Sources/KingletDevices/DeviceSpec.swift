@@ -94,6 +94,27 @@ public struct DeviceConfigData {
         return try field.bool()
     }
 
+    /// Hex digits, optionally separated by ':' or ' '.
+    public static func hexBytes(_ text: String) -> [UInt8]? {
+        var digits: [UInt8] = []
+        for unit in text.utf8 where unit != UInt8(ascii: ":") && unit != UInt8(ascii: " ") {
+            switch unit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits.append(unit - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digits.append(unit - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digits.append(unit - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+        }
+        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = 0
+        while index < digits.count {
+            bytes.append(digits[index] << 4 | digits[index + 1])
+            index += 2
+        }
+        return bytes
+    }
+
     public func error(_ key: String, _ message: String) -> DocumentError {
         if let field = field(key) { return field.error(message) }
         return DocumentError(file: file, position: object?.reader.node.position, path: path.isEmpty ? key : path + "." + key,

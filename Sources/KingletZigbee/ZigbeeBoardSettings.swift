@@ -28,7 +28,7 @@ public struct ZigbeeBoardSettings: Equatable {
         guard let keyText = try config.string("networkKey") else {
             throw config.error("networkKey", "required: 16 bytes as 32 hex digits (keep it secret: it encrypts the network)")
         }
-        guard let key = hexBytes(keyText), key.count == 16 else {
+        guard let key = DeviceConfigData.hexBytes(keyText), key.count == 16 else {
             throw config.error("networkKey", "expected 32 hex digits (16 bytes)")
         }
         let network: ZigbeeNetworkConfig
@@ -66,33 +66,12 @@ public struct ZigbeeBoardSettings: Equatable {
     static func parseNumber(_ text: String) -> UInt64? {
         if text.hasPrefix("0x") || text.hasPrefix("0X") { return UInt64(text.dropFirst(2), radix: 16) }
         if text.contains(":") {
-            guard let bytes = hexBytes(text), bytes.count <= 8 else { return nil }
+            guard let bytes = DeviceConfigData.hexBytes(text), bytes.count <= 8 else { return nil }
             var value: UInt64 = 0
             for byte in bytes { value = value << 8 | UInt64(byte) }
             return value
         }
         return UInt64(text)
-    }
-
-    /// Hex digits, optionally separated by ':' or ' '.
-    static func hexBytes(_ text: String) -> [UInt8]? {
-        var digits: [UInt8] = []
-        for unit in text.utf8 where unit != UInt8(ascii: ":") && unit != UInt8(ascii: " ") {
-            switch unit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits.append(unit - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digits.append(unit - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digits.append(unit - UInt8(ascii: "A") + 10)
-            default: return nil
-            }
-        }
-        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var index = 0
-        while index < digits.count {
-            bytes.append(digits[index] << 4 | digits[index + 1])
-            index += 2
-        }
-        return bytes
     }
 }
 

@@ -10,9 +10,7 @@ public final class ZigbeeCoordinatorLink {
     public let coordinator: ZNPCoordinator
     private let loop: any EventLoop
     private let line: SerialLine
-    private var deadlineTimer: TimerHandle?
-    private var armedDeadline: Instant?
-    private var onDeadline: () -> Void = {}
+    private let deadline: DeadlineTimer
     private var listeners: [ZigbeeDeviceDriver] = []
     private var permitJoinRequested = false
     public private(set) var lastProblem = ""
@@ -22,13 +20,12 @@ public final class ZigbeeCoordinatorLink {
 
     public init(loop: any EventLoop, settings: ZigbeeBoardSettings, knownDevices: [UInt8]?) {
         self.loop = loop
+        deadline = DeadlineTimer(loop: loop)
         self.settings = settings
         coordinator = ZNPCoordinator(network: settings.network)
         if let knownDevices { try? coordinator.importDevices(knownDevices) }
         line = SerialLine(loop: loop, path: settings.serialPort, baud: settings.baudRate, flowControl: settings.flowControl)
-        onDeadline = { [self] in
-            self.deadlineTimer = nil
-            self.armedDeadline = nil
+        deadline.fire = { [self] in
             self.coordinator.tick(now: self.loop.now)
             self.pump()
         }
@@ -53,11 +50,9 @@ public final class ZigbeeCoordinatorLink {
     public func start() { line.start() }
 
     public func stop() {
-        if let deadlineTimer { loop.cancel(deadlineTimer) }
-        deadlineTimer = nil
+        deadline.stop()
         coordinator.stop()
         line.stop()
-        onDeadline = {}
         listeners.removeAll()
     }
 
@@ -78,13 +73,7 @@ public final class ZigbeeCoordinatorLink {
             let written = coordinator.outgoingBytes.withUnsafeBufferPointer { line.write($0) }
             if written { coordinator.markWritten(coordinator.outgoingBytes.count) }
         }
-        let next = coordinator.nextDeadline
-        if next != armedDeadline {
-            if let deadlineTimer { loop.cancel(deadlineTimer) }
-            deadlineTimer = nil
-            armedDeadline = next
-            if let next { deadlineTimer = loop.schedule(at: next, onDeadline) }
-        }
+        deadline.arm(at: coordinator.nextDeadline)
     }
 
     private func handle(_ event: ZigbeeEvent) {
