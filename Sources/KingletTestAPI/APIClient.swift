@@ -39,7 +39,7 @@ public final class APIClient: Sendable {
         let response: HTTPClientResponse
         do {
             response = try await http.execute(request, timeout: .seconds(timeout))
-        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
+        } catch let error where Self.closedBeforeSending(error) {
             // A pooled keep-alive connection the server closed as the request went out (a
             // race of HTTP/1.1 itself): the request never reached it, so send it once more.
             response = try await http.execute(request, timeout: .seconds(timeout))
@@ -48,6 +48,15 @@ public final class APIClient: Sendable {
         let bytes = Array(buffer.readableBytesView)
         let json = (try? JSONParser.parse(bytes)) ?? .string(String(decoding: bytes, as: UTF8.self))
         return Reply(status: Int(response.status.code), body: json)
+    }
+
+    /// The pool handed out a connection the server had just closed: the client reports
+    /// it as a remote close, or, when the close lands while the request is being written,
+    /// as I/O on a closed channel. Either way nothing reached the server.
+    static func closedBeforeSending(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError { return error == .remoteConnectionClosed }
+        if let error = error as? ChannelError { return error == .ioOnClosedChannel }
+        return false
     }
 
     /// Sends `body` as it is (for malformed-input tests).
