@@ -4,6 +4,13 @@
 /// so a heap gives the exact next deadline for the timerfd at O(log n) per change; a
 /// hashed wheel would only pay off with thousands. Timers with equal deadlines fire in the
 /// order they were scheduled.
+/// A timer's callback, kept in a struct: a bare closure stored in a generic container (the
+/// queue's dictionary, an Optional) is wrapped in a reabstraction thunk, a heap allocation on
+/// the way in and another on the way out.
+public struct TimerCallback {
+    public let run: () -> Void
+}
+
 public struct TimerQueue {
     private struct Entry: Comparable {
         let deadline: Instant
@@ -16,7 +23,9 @@ public struct TimerQueue {
     }
 
     private var heap = MinHeap<Entry>()
-    private var callbacks: [UInt64: () -> Void] = [:]
+    /// Kept capacity and open addressing: scheduling and firing in steady state allocate
+    /// nothing (the heap's array keeps its capacity too).
+    private var callbacks: [UInt64: TimerCallback] = [:]
     private var nextID: UInt64 = 1
 
     public init() {}
@@ -34,7 +43,7 @@ public struct TimerQueue {
     public mutating func schedule(at deadline: Instant, _ callback: @escaping () -> Void) -> TimerHandle {
         let id = nextID
         nextID += 1
-        callbacks[id] = callback
+        callbacks[id] = TimerCallback(run: callback)
         heap.insert(Entry(deadline: deadline, id: id))
         return TimerHandle(id: id)
     }
@@ -58,7 +67,7 @@ public struct TimerQueue {
     }
 
     /// The callback of a collected timer, or nil when it was cancelled since.
-    public mutating func takeCallback(_ timer: TimerHandle) -> (() -> Void)? {
+    public mutating func takeCallback(_ timer: TimerHandle) -> TimerCallback? {
         callbacks.removeValue(forKey: timer.id)
     }
 

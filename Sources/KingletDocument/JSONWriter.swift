@@ -166,7 +166,13 @@ public struct JSONWriter {
             bytes.append(ASCII.zero + UInt8(magnitude % 10))
             magnitude /= 10
         } while magnitude != 0
-        bytes[start...].reverse()
+        // Swapped in place: reversing `bytes[start...]` would copy the slice (an allocation).
+        var low = start, high = bytes.count - 1
+        while low < high {
+            bytes.swapAt(low, high)
+            low += 1
+            high -= 1
+        }
     }
 
     private mutating func appendQuoted(_ text: String) {

@@ -151,7 +151,7 @@ public final class EpollEventLoop: EventLoop {
     private func fireDueTimers() {
         timers.collectDue(at: now, into: &dueTimers)
         for timer in dueTimers {
-            if let callback = timers.takeCallback(timer) { timed(callback) }
+            if let callback = timers.takeCallback(timer) { timed(callback.run) }
         }
     }
 

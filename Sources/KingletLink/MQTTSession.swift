@@ -117,8 +117,12 @@ public final class MQTTSession {
     @discardableResult
     public func publish(_ topic: String, _ payload: [UInt8], qos: Int32, retain: Bool) -> Bool {
         guard state == .connected, let handle else { return false }
-        let rc = payload.withUnsafeBytes { bytes in
-            mosquitto_publish(handle, nil, topic, Int32(bytes.count), bytes.baseAddress, qos, retain)
+        // withCString lends a native string's own bytes; passing the String straight to the C
+        // parameter would copy it into a new array on every publish.
+        let rc = topic.withCString { topicBytes in
+            payload.withUnsafeBytes { bytes in
+                mosquitto_publish(handle, nil, topicBytes, Int32(bytes.count), bytes.baseAddress, qos, retain)
+            }
         }
         afterCall(rc)
         return rc == MOSQ_ERR_SUCCESS.rawValue32

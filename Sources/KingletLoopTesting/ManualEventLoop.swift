@@ -66,7 +66,7 @@ public final class ManualEventLoop: EventLoop {
             now = next
             timers.collectDue(at: next, into: &dueTimers)
             for timer in dueTimers {
-                if let callback = timers.takeCallback(timer) { callback() }
+                if let callback = timers.takeCallback(timer) { callback.run() }
             }
         }
         now = target

@@ -9,7 +9,7 @@ import Testing
     private func drain(_ queue: inout TimerQueue, at now: Instant, _ fired: Box) -> [String] {
         var due: [TimerHandle] = []
         queue.collectDue(at: now, into: &due)
-        for timer in due { queue.takeCallback(timer)?() }
+        for timer in due { queue.takeCallback(timer)?.run() }
         return fired.labels
     }
 
@@ -62,7 +62,7 @@ import Testing
         queue.schedule(at: at(2)) { fired.labels.append("older") }
         queue.collectDue(at: at(5), into: &due)
         queue.schedule(at: at(0)) { fired.labels.append("new") }
-        for timer in due { queue.takeCallback(timer)?() }
+        for timer in due { queue.takeCallback(timer)?.run() }
         #expect(fired.labels == ["old", "older"])
         #expect(queue.count == 1)
     }
