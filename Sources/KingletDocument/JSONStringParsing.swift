@@ -4,6 +4,16 @@ extension JSONParser {
     /// escapes becomes a String straight from the input bytes; one with escapes is decoded
     /// into the reused scratch buffer first.
     mutating func parseString() throws(DocumentError) -> String {
+        let content = try scanString()
+        return content.decoded
+            ? String(decoding: scratch, as: UTF8.self)
+            : String(decoding: UnsafeBufferPointer(rebasing: input[content.bytes]), as: UTF8.self)
+    }
+
+    /// Validates the string whose opening quote is at the current offset and moves past it,
+    /// building nothing: its content is `input[bytes]`, or `scratch` when it had escapes
+    /// (`decoded`).
+    mutating func scanString() throws(DocumentError) -> (bytes: Range<Int>, decoded: Bool) {
         let open = position
         offset += 1
         let contentStart = offset
@@ -12,11 +22,8 @@ extension JSONParser {
             let byte = input[offset]
             switch byte {
             case ASCII.quote:
-                let text = decoding
-                    ? String(decoding: scratch, as: UTF8.self)
-                    : String(decoding: UnsafeBufferPointer(rebasing: input[contentStart..<offset]), as: UTF8.self)
                 offset += 1
-                return text
+                return (contentStart..<offset - 1, decoding)
             case ASCII.backslash:
                 if !decoding {
                     scratch.removeAll(keepingCapacity: true)

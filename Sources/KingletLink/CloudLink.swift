@@ -91,7 +91,7 @@ public final class CloudLink {
     public func start() -> LinkSetupError? {
         session.onConnected = { [self] in self.connected() }
         session.onDisconnected = { [self] reason in self.disconnected(reason) }
-        session.onMessage = { [self] topic, payload, size in self.received(topic, payload, size) }
+        session.onMessage = { [self] message in self.received(message.topicText, message.payload, message.size) }
         log(.info, "cloud link: connecting to \(settings.brokerURL) as \(settings.clientID)")
         return session.start(willTopic: topics.online, willPayload: LinkPayloads.offline)
     }

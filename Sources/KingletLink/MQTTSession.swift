@@ -39,6 +39,9 @@ public final class MQTTSession {
     private var retryTimer: TimerHandle? = nil
     private var miscTimer: TimerHandle? = nil
     fileprivate var notes: [SessionNote] = []
+    /// Messages noted during one library call, in buffers reused from call to call.
+    fileprivate var inbox: [MQTTInboxSlot] = []
+    fileprivate var inboxFilled = 0
 
     public private(set) var state: SessionState = .idle
     /// When the current connection was accepted (loop clock).
@@ -53,8 +56,8 @@ public final class MQTTSession {
     public var onConnected: () -> Void = {}
     /// The connection ended or an attempt failed (with why); a retry is scheduled.
     public var onDisconnected: (String) -> Void = { _ in }
-    /// A message: topic, payload (empty when larger than `maxPayload`), declared size.
-    public var onMessage: (String, [UInt8], Int) -> Void = { _, _, _ in }
+    /// A message. Its buffers are lent: copy what must outlive the call.
+    public var onMessage: (MQTTMessage) -> Void = { _ in }
     /// Payloads above this are not copied out of libmosquitto.
     public var maxPayload = 256 * 1024
 
@@ -86,13 +89,11 @@ public final class MQTTSession {
         }
         mosquitto_message_callback_set(created) { _, userdata, message in
             guard let session = MQTTSession.from(userdata), let message else { return }
-            let topic = message.pointee.topic.map { String(cString: $0) } ?? ""
-            let size = Int(message.pointee.payloadlen)
-            var payload: [UInt8] = []
-            if size > 0 && size <= session.maxPayload, let bytes = message.pointee.payload {
-                payload = Array(UnsafeRawBufferPointer(start: bytes, count: size))
-            }
-            session.notes.append(.message(topic, payload, size))
+            if session.inboxFilled == session.inbox.count { session.inbox.append(MQTTInboxSlot()) }
+            let slot = session.inbox[session.inboxFilled]
+            session.inboxFilled += 1
+            slot.fill(message.pointee, maxPayload: session.maxPayload)
+            session.notes.append(.message(slot))
         }
         var rc = MOSQ_ERR_SUCCESS.rawValue32
         if let willTopic {
@@ -177,7 +178,7 @@ public final class MQTTSession {
         // Closures the owner set may refer back to it: let them go.
         onConnected = {}
         onDisconnected = { _ in }
-        onMessage = { _, _, _ in }
+        onMessage = { _ in }
     }
 
     // MARK: connecting
@@ -246,10 +247,11 @@ public final class MQTTSession {
                 }
             case .disconnected(let code):
                 lost(code == 0 ? "connection closed" : MQTTSession.describe(code))
-            case .message(let topic, let payload, let size):
-                onMessage(topic, payload, size)
+            case .message(let slot):
+                onMessage(MQTTMessage(topic: slot.topic, payload: slot.payload, size: slot.size))
             }
         }
+        inboxFilled = 0
         if rc != MOSQ_ERR_SUCCESS.rawValue32 { lost(MQTTSession.describe(rc)) }
         syncSocket()
     }
@@ -344,7 +346,50 @@ public final class MQTTSession {
 fileprivate enum SessionNote {
     case connack(Int32)
     case disconnected(Int32)
-    case message(String, [UInt8], Int)
+    case message(MQTTInboxSlot)
+}
+
+/// One received message, as handed to `onMessage`.
+public struct MQTTMessage {
+    /// The topic's bytes (UTF-8, no terminator).
+    public let topic: [UInt8]
+    /// The payload; empty when larger than the session's `maxPayload`.
+    public let payload: [UInt8]
+    /// The payload's size as sent.
+    public let size: Int
+
+    public init(topic: [UInt8], payload: [UInt8], size: Int) {
+        self.topic = topic
+        self.payload = payload
+        self.size = size
+    }
+
+    public var topicText: String { String(decoding: topic, as: UTF8.self) }
+}
+
+/// Where a message waits between libmosquitto's callback and `onMessage`. Slots are reused:
+/// refilling a buffer nobody holds any more keeps its capacity, so steady traffic allocates
+/// nothing here (a handler that keeps a lent buffer only makes the next fill copy).
+final class MQTTInboxSlot {
+    var topic: [UInt8] = []
+    var payload: [UInt8] = []
+    var size = 0
+
+    func fill(_ message: mosquitto_message, maxPayload: Int) {
+        topic.removeAll(keepingCapacity: true)
+        if let name = message.topic {
+            var index = 0
+            while name[index] != 0 {
+                topic.append(UInt8(bitPattern: name[index]))
+                index += 1
+            }
+        }
+        size = Int(message.payloadlen)
+        payload.removeAll(keepingCapacity: true)
+        if size > 0 && size <= maxPayload, let bytes = message.payload {
+            payload.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: size))
+        }
+    }
 }
 
 /// The link cannot be set up at all (bad TLS files): a config problem, not a network one.

@@ -103,7 +103,7 @@ public final class LocalBus {
         // Strong captures (Embedded Swift has no unowned): close() lets them go.
         session.onConnected = { [self] in self.connected() }
         session.onDisconnected = { [self] reason in self.lost(reason) }
-        session.onMessage = { [self] topic, payload, size in self.received(topic, payload, size) }
+        session.onMessage = { [self] message in self.received(message) }
         return session.start(willTopic: nil, willPayload: [])
     }
 
@@ -192,9 +192,9 @@ public final class LocalBus {
         for listener in listeners { listener.localBusLost(reason) }
     }
 
-    private func received(_ topic: String, _ payload: [UInt8], _ size: Int) {
-        for subscription in subscriptions where LocalBusTopic.matches(filter: subscription.filter, topic: topic) {
-            subscription.listener.localBusMessage(tag: subscription.tag, payload: payload, size: size)
+    private func received(_ message: MQTTMessage) {
+        for subscription in subscriptions where LocalBusTopic.matches(filter: subscription.filter, topic: message.topic) {
+            subscription.listener.localBusMessage(tag: subscription.tag, payload: message.payload, size: message.size)
         }
     }
 
@@ -212,8 +212,12 @@ public final class LocalBus {
 /// (its parent level included); `$`-topics are not matched by a leading wildcard.
 public enum LocalBusTopic {
     public static func matches(filter: String, topic: String) -> Bool {
+        matches(filter: filter, topic: topic.utf8)
+    }
+
+    /// The same on a topic's bytes (as received: no String made per message).
+    public static func matches<Topic: BidirectionalCollection<UInt8>>(filter: String, topic topicBytes: Topic) -> Bool {
         let filterBytes = filter.utf8
-        let topicBytes = topic.utf8
         let slash = UInt8(ascii: "/")
         if topicBytes.first == UInt8(ascii: "$") && (filterBytes.first == UInt8(ascii: "+") || filterBytes.first == UInt8(ascii: "#")) {
             return false

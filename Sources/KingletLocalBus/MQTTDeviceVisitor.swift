@@ -139,36 +139,21 @@ enum MQTTDevicePayload {
             problem = "'\(clip(text))' is not a \(type.rawValue)"
             return nil
         }
-        let root: Node
+        let found: Value?
         do throws(DocumentError) {
-            root = try JSONReader(maxDepth: 32).parseDocument(payload)
+            // Only the field is looked up: no tree is built for a message.
+            found = try JSONReader(maxDepth: 32).value(at: path, in: payload)
         } catch {
             if path.isEmpty && (type == .string || type == .bytes) { return .text(trimmed(payload)) }
             problem = "not JSON: \(error.message)"
             return nil
         }
-        var node = root
-        for step in path {
-            switch node.value {
-            case .object:
-                guard let member = node.objectMember(step) else {
-                    problem = "no field '\(path.joined(separator: "."))'"
-                    return nil
-                }
-                node = member.node
-            case .array(let items):
-                guard let index = Int(step), index >= 0, index < items.count else {
-                    problem = "no field '\(path.joined(separator: "."))'"
-                    return nil
-                }
-                node = items[index]
-            default:
-                problem = "no field '\(path.joined(separator: "."))'"
-                return nil
-            }
+        guard let found else {
+            problem = "no field '\(path.joined(separator: "."))'"
+            return nil
         }
-        if let value = convert(node.value, to: type) { return value }
-        problem = "\(path.isEmpty ? "the payload" : "field '" + path.joined(separator: ".") + "'") holds \(node.value.kindDescription), not a \(type.rawValue)"
+        if let value = convert(found, to: type) { return value }
+        problem = "\(path.isEmpty ? "the payload" : "field '" + path.joined(separator: ".") + "'") holds \(found.kindDescription), not a \(type.rawValue)"
         return nil
     }
 
