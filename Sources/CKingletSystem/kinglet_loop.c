@@ -3,6 +3,7 @@
 #include "kinglet_system.h"
 
 #include <sys/random.h>
+#include <sys/syscall.h>
 
 int kinglet_errno(void) { return errno; }
 
@@ -44,15 +45,45 @@ int kinglet_epoll_add(int epfd, int fd, uint32_t events) { return epoll_control(
 int kinglet_epoll_modify(int epfd, int fd, uint32_t events) { return epoll_control(epfd, EPOLL_CTL_MOD, fd, events); }
 int kinglet_epoll_remove(int epfd, int fd) { return epoll_control(epfd, EPOLL_CTL_DEL, fd, 0); }
 
-int kinglet_epoll_wait(int epfd, struct kinglet_event *events, int capacity, int timeout_ms) {
-    struct epoll_event raw[64];
-    if (capacity > 64) capacity = 64;
-    int count = epoll_wait(epfd, raw, capacity, timeout_ms);
+static int unpack(const struct epoll_event *raw, int count, struct kinglet_event *events) {
     for (int i = 0; i < count; i++) {
         events[i].fd = raw[i].data.fd;
         events[i].events = raw[i].events;
     }
     return count;
+}
+
+int kinglet_epoll_wait(int epfd, struct kinglet_event *events, int capacity, int timeout_ms) {
+    struct epoll_event raw[64];
+    if (capacity > 64) capacity = 64;
+    return unpack(raw, epoll_wait(epfd, raw, capacity, timeout_ms), events);
+}
+
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441 /* the same number on every architecture (Linux 5.11) */
+#endif
+
+/* Set once the kernel (or qemu-user) has answered ENOSYS: later waits go straight to epoll_wait. */
+static int pwait2_missing;
+
+int kinglet_epoll_wait_until(int epfd, struct kinglet_event *events, int capacity, int64_t deadline_ns) {
+    struct epoll_event raw[64];
+    if (capacity > 64) capacity = 64;
+    if (deadline_ns < 0) return unpack(raw, epoll_wait(epfd, raw, capacity, -1), events);
+    int64_t wait_ns = deadline_ns - kinglet_monotonic_ns();
+    if (wait_ns < 0) wait_ns = 0;
+    if (!pwait2_missing) {
+        /* The timeout replaces a timerfd: no settime and no read per timer, and no wake-up
+           for the timerfd itself. The kernel copies it in before the wait begins. */
+        struct timespec timeout = {.tv_sec = wait_ns / 1000000000LL, .tv_nsec = wait_ns % 1000000000LL};
+        long count = syscall(SYS_epoll_pwait2, epfd, raw, capacity, &timeout, NULL, (size_t)0);
+        if (count >= 0 || errno != ENOSYS) return unpack(raw, (int)count, events);
+        pwait2_missing = 1;
+    }
+    /* Rounded up: a timer must never find itself woken before its deadline and spin. */
+    int64_t wait_ms = (wait_ns + 999999) / 1000000;
+    if (wait_ms > 0x7fffffff) wait_ms = 0x7fffffff;
+    return unpack(raw, epoll_wait(epfd, raw, capacity, (int)wait_ms), events);
 }
 
 static int64_t clock_ns(clockid_t clock) {
@@ -63,25 +94,6 @@ static int64_t clock_ns(clockid_t clock) {
 
 int64_t kinglet_monotonic_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 int64_t kinglet_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
-
-int kinglet_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
-
-int kinglet_timerfd_arm_at(int fd, int64_t deadline_ns) {
-    struct itimerspec spec;
-    memset(&spec, 0, sizeof spec);
-    // A deadline already past must still fire: an all-zero it_value would disarm instead.
-    if (deadline_ns > 0) {
-        spec.it_value.tv_sec = deadline_ns / 1000000000LL;
-        spec.it_value.tv_nsec = deadline_ns % 1000000000LL;
-        if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
-    }
-    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
-}
-
-int kinglet_timerfd_drain(int fd) {
-    uint64_t expirations;
-    return read(fd, &expirations, sizeof expirations) == (ssize_t)sizeof expirations ? 0 : -1;
-}
 
 static int fill_set(sigset_t *set, const int *signals, int count) {
     sigemptyset(set);

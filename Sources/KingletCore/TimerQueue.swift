@@ -1,7 +1,7 @@
 /// Pending timers ordered by deadline: a binary min-heap with lazy cancellation.
 ///
 /// The agent keeps tens of timers (probe periods, device polls, back-offs, MQTT keepalive),
-/// so a heap gives the exact next deadline for the timerfd at O(log n) per change; a
+/// so a heap gives the exact next deadline for the loop's wait at O(log n) per change; a
 /// hashed wheel would only pay off with thousands. Timers with equal deadlines fire in the
 /// order they were scheduled.
 /// A timer's callback, kept in a struct: a bare closure stored in a generic container (the

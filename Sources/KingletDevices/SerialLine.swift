@@ -141,6 +141,10 @@ public final class SerialLine {
                 if count > 0 {
                     input.withUnsafeBufferPointer { received(UnsafeBufferPointer(rebasing: $0[0..<count])) }
                     if fd < 0 { return }  // the receiver stopped us
+                    // A short read from a tty took all it had: epoll is level-triggered, so
+                    // bytes arriving now wake us again, and a read to hear "nothing" is saved.
+                    // (A socket in packet mode returns one packet per read: keep reading.)
+                    if !packets && count < input.count { break }
                     continue
                 }
                 // A tty in raw mode with VMIN 0 reads 0 bytes when nothing is there: that is

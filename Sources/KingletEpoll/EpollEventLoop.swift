@@ -1,19 +1,17 @@
 /// KingletEpoll: the agent's event loop on Linux epoll.
 ///
-/// One epoll set holds the watched descriptors, a timerfd armed at the earliest timer
-/// deadline (nanosecond precision, unlike epoll_wait's millisecond timeout), and a signalfd
-/// for the handled signals.
+/// One epoll set holds the watched descriptors and a signalfd for the handled signals. The
+/// earliest timer deadline is the wait's own timeout (epoll_pwait2, to the nanosecond): a
+/// timerfd would cost a settime per new deadline and a read per expiry.
 import CKingletSystem
 import KingletCore
 
 public final class EpollEventLoop: EventLoop {
     private let epollFD: Int32
-    private let timerFD: Int32
     private var signalFD: Int32 = -1
     private var watches: [Int32: FileWatch] = [:]
     private var timers = TimerQueue()
     private var dueTimers: [TimerHandle] = []
-    private var armedDeadline: Instant? = nil
     private var signalHandlers: [Int32: (ProcessSignal) -> Void] = [:]
     private var stopped = false
     // Allocated once: the loop allocates nothing per wake-up.
@@ -30,18 +28,6 @@ public final class EpollEventLoop: EventLoop {
     public init() throws(LoopError) {
         epollFD = kinglet_epoll_create()
         if epollFD < 0 { throw EpollEventLoop.failure("epoll_create1") }
-        timerFD = kinglet_timerfd_create()
-        if timerFD < 0 {
-            let error = EpollEventLoop.failure("timerfd_create")
-            close(epollFD)
-            throw error
-        }
-        if kinglet_epoll_add(epollFD, timerFD, KINGLET_EPOLLIN) != 0 {
-            let error = EpollEventLoop.failure("epoll_ctl(ADD timerfd)")
-            close(timerFD)
-            close(epollFD)
-            throw error
-        }
     }
 
     deinit {
@@ -51,7 +37,6 @@ public final class EpollEventLoop: EventLoop {
             _ = numbers.withUnsafeBufferPointer { kinglet_signals_unblock($0.baseAddress, Int32($0.count)) }
             close(signalFD)
         }
-        close(timerFD)
         close(epollFD)
         events.deallocate()
     }
@@ -125,8 +110,12 @@ public final class EpollEventLoop: EventLoop {
     /// Waits for one batch of events (at most `timeoutMilliseconds`, -1 for no limit) and
     /// dispatches it, then fires the timers that are due.
     public func runOnce(timeoutMilliseconds: Int32) throws(LoopError) {
-        try armTimer()
-        let count = kinglet_epoll_wait(epollFD, events, Int32(EpollEventLoop.batch), timeoutMilliseconds)
+        var deadline = timers.nextDeadline()
+        if timeoutMilliseconds >= 0 {
+            let limit = now.advanced(by: .milliseconds(Int64(timeoutMilliseconds)))
+            if deadline.map({ limit < $0 }) ?? true { deadline = limit }
+        }
+        let count = kinglet_epoll_wait_until(epollFD, events, Int32(EpollEventLoop.batch), deadline?.nanoseconds ?? -1)
         if count < 0 {
             if kinglet_errno() == EINTR { return }
             throw EpollEventLoop.failure("epoll_wait")
@@ -134,9 +123,7 @@ public final class EpollEventLoop: EventLoop {
         iterations &+= 1
         for index in 0..<Int(count) {
             let event = events[index]
-            if event.fd == timerFD {
-                _ = kinglet_timerfd_drain(timerFD)
-            } else if event.fd == signalFD {
+            if event.fd == signalFD {
                 drainSignals()
             } else if let watch = watches[event.fd] {
                 // Looked up per event: an earlier handler in this batch may have unwatched it.
@@ -144,7 +131,7 @@ public final class EpollEventLoop: EventLoop {
                 if !readiness.isEmpty { timed { watch.handler(readiness) } }
             }
         }
-        // Checked on every wake-up, not only on the timerfd's: a heap peek costs nothing.
+        // Checked on every wake-up, the timeout's or a descriptor's: a heap peek costs nothing.
         fireDueTimers()
     }
 
@@ -163,13 +150,6 @@ public final class EpollEventLoop: EventLoop {
                 timed { handler(signal) }
             }
         }
-    }
-
-    private func armTimer() throws(LoopError) {
-        let next = timers.nextDeadline()
-        if next == armedDeadline { return }
-        if kinglet_timerfd_arm_at(timerFD, next?.nanoseconds ?? 0) != 0 { throw EpollEventLoop.failure("timerfd_settime") }
-        armedDeadline = next
     }
 
     private func timed(_ body: () -> Void) {

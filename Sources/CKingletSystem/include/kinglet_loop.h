@@ -1,4 +1,4 @@
-// Declarations for the event loop: errno, descriptors, epoll, clocks, timerfd, signalfd.
+// Declarations for the event loop: errno, descriptors, epoll, clocks, signalfd.
 #ifndef KINGLET_LOOP_H
 #define KINGLET_LOOP_H
 
@@ -41,18 +41,14 @@ int kinglet_epoll_modify(int epfd, int fd, uint32_t events);
 int kinglet_epoll_remove(int epfd, int fd);
 /// epoll_wait into unpacked events. Returns the count, or -1 with errno (EINTR included).
 int kinglet_epoll_wait(int epfd, struct kinglet_event *events, int capacity, int timeout_ms);
+/// The same, waiting at most until `deadline_ns` on CLOCK_MONOTONIC (-1: no deadline), to
+/// the nanosecond with epoll_pwait2 (Linux 5.11), else rounded up to the next millisecond.
+int kinglet_epoll_wait_until(int epfd, struct kinglet_event *events, int capacity, int64_t deadline_ns);
 
 /// CLOCK_MONOTONIC in nanoseconds.
 int64_t kinglet_monotonic_ns(void);
 /// CLOCK_REALTIME in nanoseconds since the Unix epoch.
 int64_t kinglet_realtime_ns(void);
-
-/// A non-blocking CLOCK_MONOTONIC timerfd.
-int kinglet_timerfd_create(void);
-/// Arms the timer to fire once at an absolute monotonic time; 0 disarms it.
-int kinglet_timerfd_arm_at(int fd, int64_t deadline_ns);
-/// Reads and discards the expiry count. Returns 0 or -1 with errno (EAGAIN when none).
-int kinglet_timerfd_drain(int fd);
 
 /// Blocks `count` signals for the calling thread and returns a non-blocking signalfd that
 /// reports them, or -1 with errno.
