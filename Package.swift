@@ -129,7 +129,7 @@ let package = Package(
                                                                "KingletCore", "KingletEpoll", "CModbus", "CKingletSystem", "CKingletSimSystem"]),
         .testTarget(name: "KingletLocalBusTests", dependencies: ["KingletLocalBus", "KingletDevices", "KingletLink", "KingletDocument",
                                                                  "KingletCore", "KingletEpoll", "KingletTestPeers"]),
-        .testTarget(name: "KingletZigbeeTests", dependencies: ["KingletZigbee", "KingletCore"]),
+        .testTarget(name: "KingletZigbeeTests", dependencies: ["KingletZigbee", "KingletCore", "KingletConfig", "KingletDevices", "KingletDocument"]),
         .testTarget(name: "KingletBLETests", dependencies: ["KingletBLE", "KingletCore", "KingletDevices", "KingletDocument",
                                                             "KingletPod", "KingletEpoll", "CKingletSystem"]),
         .testTarget(name: "KingletSimZigbeeTests", dependencies: ["KingletSimZigbee", "kinglet-sim"]),

@@ -80,8 +80,10 @@ public struct ZigbeeVisitor: Equatable {
     public var endpoint: UInt8
     public var cluster: UInt16
     public var attribute: UInt16
+    /// Reports the device is asked for (nil: its own defaults, and reads on the cycle).
+    public var reporting: ZigbeeReporting? = nil
 
-    public static let keys = ["endpoint", "cluster", "attribute"]
+    public static let keys = ["endpoint", "cluster", "attribute", "reporting"]
 
     /// Cluster names Kinglet knows, for readable manifests.
     static let clusterNames: [(String, UInt16)] = [
@@ -104,6 +106,15 @@ public struct ZigbeeVisitor: Equatable {
         guard let cluster else { throw field.error("unknown cluster (a 16-bit id, or one of: \(clusterNames.map { $0.0 }.joined(separator: ", ")))") }
         let attribute = try ZigbeeBoardSettings.number(config, "attribute", default: 0, limit: 0xFFFF)
         let endpoint = try ZigbeeBoardSettings.number(config, "endpoint", default: UInt64(defaultEndpoint), limit: 240)
-        return ZigbeeVisitor(endpoint: UInt8(endpoint), cluster: cluster, attribute: UInt16(attribute))
+        var visitor = ZigbeeVisitor(endpoint: UInt8(endpoint), cluster: cluster, attribute: UInt16(attribute))
+        if let object = try config.object?.object("reporting") {
+            let reporting = try ZigbeeReporting.decode(DeviceConfigData(object, path: config.path + ".reporting", file: config.file))
+            guard ZigbeeReporting.knownAttribute(cluster: cluster, attribute: visitor.attribute) != nil else {
+                throw config.error("reporting", "reporting can be configured only for attributes Kinglet knows the type of "
+                    + "(onOff, levelControl, temperature, humidity, occupancy, battery 0x0020/0x0021, electrical 0x0505/0x0508/0x050B)")
+            }
+            visitor.reporting = reporting
+        }
+        return visitor
     }
 }

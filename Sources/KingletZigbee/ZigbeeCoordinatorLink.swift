@@ -121,7 +121,8 @@ public final class ZigbeeCoordinatorLink {
 /// One ZigBee end device (a KubeEdge Device with `protocolName: zigbee`): its readings come
 /// from the coordinator's attribute reports; collect asks with Read Attributes when no report
 /// came within the property's cycle; desired values go out as On/Off, Move to Level or Write
-/// Attributes commands.
+/// Attributes commands. Properties with `reporting` get their cluster bound to the
+/// coordinator and Configure Reporting sent whenever the device is (again) on the network.
 public final class ZigbeeDeviceDriver: DeviceDriver {
     let ieee: ZigbeeIEEEAddress
     private let link: ZigbeeCoordinatorLink
@@ -133,6 +134,10 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
     private var lastValue: [ZCLValue?]
     private var pendingWrites: [ZigbeeRequestID: Int] = [:]
     private var pendingReads: [ZigbeeRequestID: Int] = [:]
+    /// Bind and Configure Reporting requests in flight, and what each was for (a log line).
+    private var pendingReporting: [ZigbeeRequestID: String] = [:]
+    /// Reporting was asked for since the device (or the coordinator) last came up.
+    private var reportingRequested = false
     public private(set) var counters = DeviceCounters()
 
     public static let protocolKeys = ["ieeeAddress", "endpoint"]
@@ -219,6 +224,7 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
     func coordinatorReady() {
         if link.coordinator.devices.device(ieee: ieee) != nil {
             events.stateChanged(.online, "")
+            requestReporting()
         } else {
             events.stateChanged(.unknown, "device \(ieee.description) has not joined the network")
         }
@@ -226,14 +232,53 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
 
     func coordinatorLost(_ reason: String) {
         pendingReads.removeAll()
+        pendingReporting.removeAll()
+        reportingRequested = false
         for (_, index) in pendingWrites { events.written(index, "the coordinator went away: " + reason) }
         pendingWrites.removeAll()
         events.stateChanged(.offline, "ZigBee coordinator: " + reason)
     }
 
-    func joined() { events.stateChanged(.online, "") }
+    func joined() {
+        events.stateChanged(.online, "")
+        // A device that joins again may have been reset: its bindings and reporting with it.
+        reportingRequested = false
+        requestReporting()
+    }
 
-    func left() { events.stateChanged(.offline, "device \(ieee.description) left the network") }
+    func left() {
+        reportingRequested = false
+        events.stateChanged(.offline, "device \(ieee.description) left the network")
+    }
+
+    /// Binds each cluster that has properties with `reporting` to the coordinator and sends
+    /// one Configure Reporting per cluster with their records. Once per time the device (or
+    /// the coordinator) comes up; a refusal is counted and logged, polling goes on.
+    private func requestReporting() {
+        guard !reportingRequested, link.isReady else { return }
+        reportingRequested = true
+        var done: [(UInt8, UInt16)] = []
+        for visitor in visitors where visitor.reporting != nil && !done.contains(where: { $0 == (visitor.endpoint, visitor.cluster) }) {
+            done.append((visitor.endpoint, visitor.cluster))
+            var records: [ZCLReportingConfiguration] = []
+            for other in visitors where other.endpoint == visitor.endpoint && other.cluster == visitor.cluster {
+                if let reporting = other.reporting, let record = reporting.record(cluster: other.cluster, attribute: other.attribute),
+                   !records.contains(where: { $0.attribute == record.attribute }) {
+                    records.append(record)
+                }
+            }
+            let what = "cluster 0x\(String(visitor.cluster, radix: 16)) on endpoint \(visitor.endpoint)"
+            do throws(ZigbeeRequestError) {
+                pendingReporting[try link.coordinator.bind(ieee, endpoint: visitor.endpoint, cluster: visitor.cluster)] = "bind " + what
+                pendingReporting[try link.coordinator.configureReporting(records, of: ieee, endpoint: visitor.endpoint,
+                                                                         cluster: visitor.cluster)] = "configure reporting of " + what
+            } catch {
+                counters.deviceErrors += 1
+                events.log("zigbee device \(ieee.description): cannot ask for reports of \(what): \(error.description)")
+            }
+        }
+        link.pump()
+    }
 
     func attribute(_ report: ZigbeeAttributeReport) {
         for (index, visitor) in visitors.enumerated()
@@ -246,7 +291,12 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
     }
 
     func commandStatus(_ status: ZigbeeCommandStatus) {
-        if status.status != .success { counters.deviceErrors += 1 }
+        guard status.status != .success else { return }
+        counters.deviceErrors += 1
+        if status.command == ZCLGlobalCommandID.configureReporting {
+            events.log("zigbee device \(ieee.description) refused reporting of cluster 0x\(String(status.cluster, radix: 16))"
+                + " attribute 0x\(String(status.attribute ?? 0, radix: 16)): \(status.status.description)")
+        }
     }
 
     func completed(_ id: ZigbeeRequestID, failure: String?) {
@@ -256,6 +306,11 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
         } else if let _ = pendingReads.removeValue(forKey: id), let failure {
             counters.timeouts += 1
             events.stateChanged(.offline, failure)
+        } else if let what = pendingReporting.removeValue(forKey: id), let failure {
+            counters.timeouts += 1
+            // Asked again when the device next joins or the coordinator restarts.
+            reportingRequested = false
+            events.log("zigbee device \(ieee.description): \(what) failed: \(failure)")
         }
     }
 

@@ -123,6 +123,11 @@ import Testing
         #expect(((registers?["holdingRegisters"] as? [String: Any])?["values"] as? [Int])?.first == 225)
         #expect(((registers?["coils"] as? [String: Any])?["values"] as? [Int])?.first == 1)
         #expect(bench.znp.output.contains("AF_DATA_REQUEST"), "the on/off command went to the ZNP simulator")
+        // The hall sensor's temperature reporting (boards/sim: min 1 s, max 10 s): its cluster
+        // is bound to the coordinator and Configure Reporting reached the device.
+        #expect(bench.znp.output.contains("configure reporting 0x0402 [\"0x0000 min 1s max 10s\"] failed []"),
+                "configure reporting in the ZNP simulator's log")
+        #expect(bench.znp.output.contains("ep 1 cluster 0x0402 -> "), "the bind in the ZNP simulator's log")
 
         // Every device's readings also went out on KubeEdge's local topics.
         let published = updates.lines.joined(separator: "\n")
