@@ -42,10 +42,13 @@ final class BoardDevices {
 
     /// The board's local MQTT broker: MQTT devices, and KubeEdge's $hw topics for all.
     private let localBus: LocalBus?
+    /// The board's Modbus serial lines: devices on one RS-485 port share it.
+    private let modbusLines: ModbusLines
 
     init(loop: any EventLoop, cache: PodCache, settings: DeviceSettings, log: AgentLog, localBus: LocalBus? = nil) throws(DocumentError) {
         self.localBus = localBus
         self.loop = loop
+        modbusLines = ModbusLines(loop: loop)
         self.cache = cache
         self.configSpecs = settings.specs
         self.log = log
@@ -75,7 +78,7 @@ final class BoardDevices {
     private func makeDriver(spec: DeviceSpec, events: DeviceDriverEvents) -> (any DeviceDriver)? {
         do throws(DocumentError) {
             switch spec.kind {
-            case .modbus: return try ModbusDriver(loop: loop, spec: spec, events: events)
+            case .modbus: return try ModbusDriver(loop: loop, lines: modbusLines, spec: spec, events: events)
             case .zigbee:
                 guard let link = zigbeeLink() else {
                     events.log("this board has no ZigBee coordinator (devices.zigbee in its config)")

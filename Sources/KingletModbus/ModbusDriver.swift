@@ -4,9 +4,10 @@ import KingletCore
 import KingletDevices
 import KingletDocument
 
-/// One Modbus RTU device on a serial port, driven from the loop (see ModbusSettings.swift).
-/// Requests go one at a time, writes before reads; a read already queued for a property is
-/// not queued twice, so a slow bus sheds load instead of building a backlog.
+/// One Modbus RTU device (one slave) on a serial line it may share with others (ModbusLine),
+/// driven from the loop (see ModbusSettings.swift). Its requests go one at a time, writes
+/// before reads; a read already queued for a property is not queued twice, so a slow bus
+/// sheds load instead of building a backlog.
 public final class ModbusDriver: DeviceDriver {
     enum Job: Equatable {
         case read(property: Int)
@@ -28,36 +29,36 @@ public final class ModbusDriver: DeviceDriver {
     }
 
     private let loop: any EventLoop
+    private let lines: ModbusLines
     private let settings: ModbusLineSettings
     private let visitors: [ModbusVisitor]
     private let types: [DevicePropertyType]
     private let events: DeviceDriverEvents
-    public private(set) var counters = DeviceCounters()
+    public internal(set) var counters = DeviceCounters()
 
-    private var context: OpaquePointer?
-    private var fd: Int32 = -1
+    /// The line this device is on, once started (nil: stopped, or its port is taken at
+    /// other serial settings).
+    private var line: ModbusLine?
     private var queue = JobQueue()
     private var inFlight: Job?
     private var attempts = 0
     private var timeoutTimer: TimerHandle?
-    private var reopenTimer: TimerHandle?
-    private var reopenDelay = Duration.seconds(1)
-    private var running = false
     private var answering = false
     /// Set after the retries of a request ran out; cleared by the next answer.
     private var declaredOffline = false
     private var lastProblem = ""
     // Buffers and callbacks made once: a poll allocates nothing.
     private var request = [UInt8](repeating: 0, count: 16)
+    private var requestLength = 0
     private var response = [UInt8](repeating: 0, count: 260)
     private var registers = [UInt16](repeating: 0, count: 2)
     private var onTimeout: () -> Void = {}
-    private var onReopen: () -> Void = {}
-    private var onReadiness: (IOReadiness) -> Void = { _ in }
 
     /// Decodes the device's settings and every property's visitor; throws for bad config.
-    public init(loop: any EventLoop, spec: DeviceSpec, events: DeviceDriverEvents) throws(DocumentError) {
+    /// Devices with the same `serialPort` share one line from `lines`.
+    public init(loop: any EventLoop, lines: ModbusLines, spec: DeviceSpec, events: DeviceDriverEvents) throws(DocumentError) {
         self.loop = loop
+        self.lines = lines
         self.events = events
         settings = try ModbusLineSettings.decode(spec.protocolConfig)
         var visitors: [ModbusVisitor] = []
@@ -65,14 +66,7 @@ public final class ModbusDriver: DeviceDriver {
         self.visitors = visitors
         types = spec.properties.map { $0.type }
         onTimeout = { [self] in self.responseTimedOut() }
-        onReopen = { [self] in
-            self.reopenTimer = nil
-            self.openPort()
-        }
-        onReadiness = { [self] readiness in self.portReady(readiness) }
     }
-
-    deinit { closePort() }
 
     /// Checks a spec's settings and visitors without opening anything (config load).
     public static func validate(_ spec: DeviceSpec) throws(DocumentError) {
@@ -81,20 +75,23 @@ public final class ModbusDriver: DeviceDriver {
     }
 
     public func start() {
-        running = true
-        openPort()
+        let line = lines.line(for: settings)
+        if let conflict = line.conflict(with: settings) {
+            goOffline(conflict)
+            return
+        }
+        self.line = line
+        line.join(self)
     }
 
     public func stop() {
-        running = false
-        if let reopenTimer { loop.cancel(reopenTimer) }
-        reopenTimer = nil
-        closePort()
-        // They capture the driver (no weak references in Embedded Swift): a stopped driver
-        // is never started again, so dropping them lets it go.
+        cancelTimeout()
+        if let line { line.leave(self) }
+        line = nil
+        inFlight = nil
+        // It captures the driver (no weak references in Embedded Swift): a stopped driver
+        // is never started again, so dropping it lets the driver go.
         onTimeout = {}
-        onReopen = {}
-        onReadiness = { _ in }
     }
 
     public func collect(property index: Int) {
@@ -102,7 +99,7 @@ public final class ModbusDriver: DeviceDriver {
         let job = Job.read(property: index)
         if inFlight == job || queue.contains(job) { return }
         queue.append(job)
-        sendNext()
+        line?.kick()
     }
 
     public func write(property index: Int, value: DeviceValue) {
@@ -117,113 +114,31 @@ public final class ModbusDriver: DeviceDriver {
             return
         }
         queue.enqueueWrite(.write(property: index, registers: words))
-        sendNext()
+        line?.kick()
     }
 
-    // MARK: the port
+    // MARK: from the line
 
-    private func openPort() {
-        guard running, context == nil else { return }
-        guard let context = modbus_new_rtu(settings.serialPort, settings.baudRate, CChar(bitPattern: settings.parity),
-                                           settings.dataBits, settings.stopBits) else {
-            portFailed("cannot set up \(settings.serialPort): \(ModbusDriver.lastError())")
-            return
-        }
-        _ = modbus_set_slave(context, settings.slaveID)
-        _ = modbus_set_response_timeout(context, UInt32(settings.responseTimeoutMilliseconds / 1000),
-                                        UInt32(settings.responseTimeoutMilliseconds % 1000) * 1000)
-        _ = modbus_set_byte_timeout(context, UInt32(settings.byteTimeoutMilliseconds / 1000),
-                                    UInt32(settings.byteTimeoutMilliseconds % 1000) * 1000)
-        if modbus_connect(context) != 0 {
-            let reason = ModbusDriver.lastError()
-            modbus_free(context)
-            portFailed("cannot open \(settings.serialPort): \(reason)")
-            return
-        }
-        if settings.rs485 && modbus_rtu_set_serial_mode(context, Int32(MODBUS_RTU_RS485)) != 0 {
-            let reason = ModbusDriver.lastError()
-            modbus_close(context)
-            modbus_free(context)
-            portFailed("cannot put \(settings.serialPort) in RS-485 mode: \(reason)")
-            return
-        }
-        if settings.rts != .none {
-            _ = modbus_rtu_set_rts(context, settings.rts == .up ? Int32(MODBUS_RTU_RTS_UP) : Int32(MODBUS_RTU_RTS_DOWN))
-        }
-        let socket = modbus_get_socket(context)
-        _ = kinglet_set_cloexec(socket)
-        do {
-            try loop.watch(socket, interest: .readable, handler: onReadiness)
-        } catch {
-            modbus_close(context)
-            modbus_free(context)
-            portFailed("cannot watch \(settings.serialPort): \(error.description)")
-            return
-        }
-        self.context = context
-        fd = socket
-        reopenDelay = .seconds(1)
-        note("opened \(settings.serialPort) at \(settings.baudRate) baud, slave \(settings.slaveID)")
-        sendNext()
+    var hasWork: Bool { inFlight == nil && !queue.isEmpty }
+
+    func lineOpened() {
+        note("opened \(settings.serialPort) at \(settings.serialDescription), slave \(settings.slaveID)")
     }
 
-    private func closePort() {
-        if let timeoutTimer { loop.cancel(timeoutTimer) }
-        timeoutTimer = nil
+    /// The port failed: the request on the wire (if ours) goes back to the queue.
+    func lineLost(_ reason: String) {
+        cancelTimeout()
         if let job = inFlight { queue.prepend(job) }
         inFlight = nil
-        guard let context else { return }
-        loop.unwatch(fd)
-        modbus_close(context)
-        modbus_free(context)
-        self.context = nil
-        fd = -1
-    }
-
-    /// The port could not be opened or went away: report offline, try again later (1 s
-    /// doubling to 30 s), keeping the queued work.
-    private func portFailed(_ reason: String) {
-        closePort()
         goOffline(reason)
-        guard running, reopenTimer == nil else { return }
-        counters.reopens += 1
-        reopenTimer = loop.schedule(after: reopenDelay, onReopen)
-        reopenDelay = min(reopenDelay * 2, .seconds(30))
     }
 
-    private func portReady(_ readiness: IOReadiness) {
-        if readiness.contains(.hangup) || readiness.contains(.error) {
-            portFailed("\(settings.serialPort) vanished")
+    /// The line gave us the wire: send the next request.
+    func transmitNext() {
+        guard let line, let job = queue.popFirst() else {
+            line?.release(self)
             return
         }
-        guard let context else { return }
-        guard let job = inFlight else {
-            // Bytes nobody asked for: line noise or a late answer. Drop them.
-            counters.badFrames += 1
-            if modbus_flush(context) < 0 { portFailed("\(settings.serialPort) failed: \(ModbusDriver.lastError())") }
-            return
-        }
-        let length = response.withUnsafeMutableBufferPointer { modbus_receive_confirmation(context, $0.baseAddress) }
-        if length == 0 { return }  // a frame for another slave: keep waiting
-        if length < 0 {
-            let code = kinglet_errno()
-            if code == EIO || code == ENXIO || code == EBADF || code == ENODEV {
-                portFailed("\(settings.serialPort) failed: \(ModbusDriver.lastError())")
-                return
-            }
-            // A corrupt or truncated frame (bad CRC, silence inside the frame).
-            counters.badFrames += 1
-            _ = modbus_flush(context)
-            retry(job, reason: "bad response: \(ModbusDriver.lastError())")
-            return
-        }
-        finish(job, length: Int(length))
-    }
-
-    // MARK: transactions
-
-    private func sendNext() {
-        guard inFlight == nil, let context, let job = queue.popFirst() else { return }
         let visitor = visitors[job.property]
         var length = 0
         request.withUnsafeMutableBufferPointer { bytes in
@@ -254,12 +169,38 @@ public final class ModbusDriver: DeviceDriver {
             }
         }
         inFlight = job
-        let sent = request.withUnsafeBufferPointer { modbus_send_raw_request(context, $0.baseAddress, Int32(length)) }
-        if sent < 0 {
-            portFailed("cannot write to \(settings.serialPort): \(ModbusDriver.lastError())")
+        requestLength = length
+        let sent = request.withUnsafeBufferPointer { line.send(UnsafeBufferPointer(rebasing: $0[0..<length]), slave: settings.slaveID) }
+        // A failed send already reached us through lineLost.
+        guard sent else { return }
+        timeoutTimer = loop.schedule(after: .milliseconds(settings.responseTimeoutMilliseconds), onTimeout)
+    }
+
+    /// The port is readable while our request is on the wire: let libmodbus read the frame.
+    func receive(from context: OpaquePointer) {
+        guard let job = inFlight else { return }
+        let length = response.withUnsafeMutableBufferPointer { modbus_receive_confirmation(context, $0.baseAddress) }
+        if length == 0 { return }  // a frame for another slave: keep waiting
+        if length < 0 {
+            let code = kinglet_errno()
+            if code == EIO || code == ENXIO || code == EBADF || code == ENODEV {
+                line?.failed("\(settings.serialPort) failed: \(ModbusLine.lastError())")
+                return
+            }
+            // A corrupt or truncated frame (bad CRC, silence inside the frame).
+            counters.badFrames += 1
+            line?.flush()
+            retry(job, reason: "bad response: \(ModbusLine.lastError())")
             return
         }
-        timeoutTimer = loop.schedule(after: .milliseconds(settings.responseTimeoutMilliseconds), onTimeout)
+        finish(job, length: Int(length))
+    }
+
+    // MARK: transactions
+
+    private func cancelTimeout() {
+        if let timeoutTimer { loop.cancel(timeoutTimer) }
+        timeoutTimer = nil
     }
 
     private func responseTimedOut() {
@@ -267,13 +208,12 @@ public final class ModbusDriver: DeviceDriver {
         guard let job = inFlight else { return }
         counters.timeouts += 1
         // A late answer to this request must not pass for the answer to the next one.
-        if let context { _ = modbus_flush(context) }
+        line?.flush()
         retry(job, reason: "no answer from slave \(settings.slaveID) on \(settings.serialPort)")
     }
 
     private func retry(_ job: Job, reason: String) {
-        if let timeoutTimer { loop.cancel(timeoutTimer) }
-        timeoutTimer = nil
+        cancelTimeout()
         inFlight = nil
         attempts += 1
         // Once the device is known not to answer, one attempt per request keeps the bus free.
@@ -285,12 +225,11 @@ public final class ModbusDriver: DeviceDriver {
             if case .write(let property, _) = job { events.written(property, reason) }
             goOffline(reason)
         }
-        sendNext()
+        line?.release(self)
     }
 
     private func finish(_ job: Job, length: Int) {
-        if let timeoutTimer { loop.cancel(timeoutTimer) }
-        timeoutTimer = nil
+        cancelTimeout()
         inFlight = nil
         let visitor = visitors[job.property]
         let outcome = response.withUnsafeBufferPointer { bytes in
@@ -332,7 +271,7 @@ public final class ModbusDriver: DeviceDriver {
             goOnline()
             events.written(job.property, nil)
         }
-        sendNext()
+        line?.release(self)
     }
 
     private func goOnline() {
@@ -357,7 +296,6 @@ public final class ModbusDriver: DeviceDriver {
         events.log(message)
     }
 
-    private static func lastError() -> String { String(cString: modbus_strerror(kinglet_errno())) }
 }
 
 private func put16(_ value: UInt16, at offset: Int, in bytes: UnsafeMutableBufferPointer<UInt8>) {

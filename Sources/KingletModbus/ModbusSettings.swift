@@ -33,6 +33,16 @@ public struct ModbusLineSettings: Equatable {
 
     public init(serialPort: String) { self.serialPort = serialPort }
 
+    /// The line's side of the settings, which every device on one port must share:
+    /// "9600 8N1", plus RS-485, RTS and the byte timeout when set.
+    public var serialDescription: String {
+        var text = "\(baudRate) \(dataBits)\(String(decoding: [parity], as: UTF8.self))\(stopBits)"
+        if rs485 { text += ", RS-485" }
+        if rts != .none { text += ", RTS \(rts.rawValue)" }
+        if byteTimeoutMilliseconds != 20 { text += ", byte timeout \(byteTimeoutMilliseconds) ms" }
+        return text
+    }
+
     public static func decode(_ config: DeviceConfigData) throws(DocumentError) -> ModbusLineSettings {
         try config.rejectUnknown(keys)
         guard let port = try config.string("serialPort"), !port.isEmpty else {

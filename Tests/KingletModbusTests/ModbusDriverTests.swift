@@ -57,8 +57,9 @@ import Testing
         init() throws {
             loop = try EpollEventLoop()
             let loop = self.loop
+            let lines = ModbusLines(loop: loop)
             manager = DeviceManager(loop: loop, wallClockMilliseconds: { Int64(Date().timeIntervalSince1970 * 1000) },
-                                    makeDriver: { spec, events in try? ModbusDriver(loop: loop, spec: spec, events: events) })
+                                    makeDriver: { spec, events in try? ModbusDriver(loop: loop, lines: lines, spec: spec, events: events) })
             manager.log = { [unowned self] in self.logs.append($0) }
         }
 
@@ -134,4 +135,66 @@ import Testing
         #expect(harness.device?.twin.stateReason.contains("cannot open") == true)
         #expect((harness.device?.driver.counters.reopens ?? 0) >= 1)
     }
+
+    /// Devices of one RS-485 bus: `name` at `slave`, reading input register 0.
+    static func busDevice(_ name: String, port: String, slave: Int, cycle: Int, extra: String = "") -> String {
+        """
+          - apiVersion: devices.kubeedge.io/v1beta1
+            kind: Device
+            metadata: {name: \(name)}
+            spec:
+              deviceModelRef: {name: meter}
+              protocol: {protocolName: modbus, configData: {serialPort: "\(port)", slaveID: \(slave), responseTimeout: 100, retries: 1\(extra)}}
+              properties:
+                - name: temperature
+                  collectCycle: \(cycle)
+                  visitors: {protocolName: modbus, configData: {register: InputRegister, offset: 0, limit: 1, scale: 0.1}}
+        """
+    }
+
+    @Test func devicesOnOneSerialPortShareItAndASilentSlaveDoesNotStopTheOthers() throws {
+        let server = try PTYModbusServer()
+        defer { server.stop() }
+        server.setInputRegister(0, 215)
+        let port = server.slavePath
+        let text = """
+        devices:
+          - apiVersion: devices.kubeedge.io/v1beta1
+            kind: DeviceModel
+            metadata: {name: meter}
+            spec:
+              protocol: modbus
+              properties:
+                - {name: temperature, type: FLOAT, accessMode: ReadOnly}
+        \(Self.busDevice("meter-a", port: port, slave: 1, cycle: 50))
+        \(Self.busDevice("meter-b", port: port, slave: 1, cycle: 50))
+        \(Self.busDevice("meter-silent", port: port, slave: 2, cycle: 2000))
+        \(Self.busDevice("meter-fast", port: port, slave: 3, cycle: 50, extra: ", baudRate: 19200"))
+        """
+        let config = try ConfigDecoder.decode(try YAMLReader().parseDocument(text, file: "kinglet.yaml"), file: "kinglet.yaml",
+                                              defaultNodeName: "edge-1")
+        let harness = try Harness()
+        harness.manager.apply(config.devices.specs)
+        defer { harness.manager.stopAll() }
+        func device(_ name: String) -> DeviceManager.ManagedDevice? { harness.manager.devices.values.first { $0.spec.name == name } }
+        func reported(_ name: String) -> DeviceValue? { device(name)?.twin.properties[0].reported }
+        try harness.run {
+            reported("meter-a") == .double(21.5) && reported("meter-b") == .double(21.5)
+                && device("meter-silent")?.twin.state == .offline && device("meter-fast")?.twin.state == .offline
+        }
+        #expect(reported("meter-a") == .double(21.5))
+        #expect(reported("meter-b") == .double(21.5))
+        #expect(device("meter-silent")?.twin.stateReason == "no answer from slave 2 on \(port)")
+        #expect(device("meter-fast")?.twin.stateReason
+            == "\(port) is already in use at 9600 8N1; this device asks for 19200 8N1")
+
+        // The silent slave keeps failing, and the others keep reading new values.
+        server.setInputRegister(0, 230)
+        try harness.run { reported("meter-a") == .double(23.0) && reported("meter-b") == .double(23.0) }
+        #expect(reported("meter-a") == .double(23.0))
+        #expect(reported("meter-b") == .double(23.0))
+        #expect(device("meter-a")?.twin.state == .online)
+        #expect((device("meter-silent")?.driver.counters.timeouts ?? 0) >= 1)
+    }
 }
+
