@@ -28,7 +28,8 @@ public enum BLEBeaconError: Error, Equatable, Sendable, CustomStringConvertible 
 /// major and minor (big-endian), measured power at 1 m (int8 dBm).
 public struct BLEIBeacon: Equatable, Sendable {
     public static let company: UInt16 = 0x004C
-    public let uuid: [UInt8]
+    /// The proximity UUID's 16 bytes, kept in the value.
+    public let uuid: BLEInlineBytes
     public let major: UInt16
     public let minor: UInt16
     public let measuredPower: Int8
@@ -36,21 +37,27 @@ public struct BLEIBeacon: Equatable, Sendable {
     /// `data` is the manufacturer data after the company id.
     public init(manufacturerData data: ArraySlice<UInt8>) throws(BLEBeaconError) {
         var c = BLEByteCursor(data)
-        guard c.u8() == 0x02, c.u8() == 0x15, let uuid = c.take(16), let major = c.u16be(), let minor = c.u16be(),
-              let power = c.i8(), c.isAtEnd else { throw .iBeaconMalformed }
-        self.uuid = Array(uuid)
+        guard c.u8() == 0x02, c.u8() == 0x15, let uuid = c.take(16).flatMap({ BLEInlineBytes($0) }), let major = c.u16be(),
+              let minor = c.u16be(), let power = c.i8(), c.isAtEnd else { throw .iBeaconMalformed }
+        self.uuid = uuid
         self.major = major
         self.minor = minor
         measuredPower = power
     }
 
     /// `E2C56DB5-DFFB-48D2-B060-D0F5A71096E0` style.
-    public var uuidString: String { BLEUUIDText.format(uuid) }
+    public var uuidString: String { BLEUUIDText.format(Array(uuid)) }
 
     public var readings: [BLEReading] {
-        [BLEReading(name: "major", unit: "", value: Double(major)),
-         BLEReading(name: "minor", unit: "", value: Double(minor)),
-         BLEReading(name: "measured_power", unit: "dBm", value: Double(measuredPower))]
+        var out: [BLEReading] = []
+        appendReadings(to: &out)
+        return out
+    }
+
+    func appendReadings(to readings: inout [BLEReading]) {
+        readings.append(BLEReading(name: "major", unit: "", value: Double(major)))
+        readings.append(BLEReading(name: "minor", unit: "", value: Double(minor)))
+        readings.append(BLEReading(name: "measured_power", unit: "dBm", value: Double(measuredPower)))
     }
 }
 
@@ -78,25 +85,13 @@ public enum BLEEddystone: Equatable, Sendable {
 
     /// `data` is the service data after the UUID.
     public init(serviceData data: ArraySlice<UInt8>) throws(BLEBeaconError) {
-        var c = BLEByteCursor(data)
-        guard let frame = c.u8() else { throw .eddystoneTruncated(frameType: 0) }
-        switch frame {
-        case 0x00:
-            // The two RFU bytes at the end are optional in practice.
-            guard let power = c.i8(), let namespace = c.take(10), let instance = c.take(6), c.remaining == 0 || c.remaining == 2
-            else { throw .eddystoneTruncated(frameType: frame) }
+        switch try BLEEddystoneFrame(serviceData: data) {
+        case .uid(let power, let namespace, let instance):
             self = .uid(txPower: power, namespace: Array(namespace), instance: Array(instance))
-        case 0x10:
-            guard let power = c.i8(), let scheme = c.u8() else { throw .eddystoneTruncated(frameType: frame) }
-            self = .url(txPower: power, url: try BLEEddystone.expandURL(scheme: scheme, encoded: c.rest()))
-        case 0x20:
-            guard let version = c.u8() else { throw .eddystoneTruncated(frameType: frame) }
-            guard version == 0x00 else { throw .eddystoneTLMVersion(version) }
-            guard let battery = c.u16be(), let temperature = c.u16be(), let count = c.u32be(), let seconds = c.u32be(), c.isAtEnd
-            else { throw .eddystoneTruncated(frameType: frame) }
-            self = .tlm(BLEEddystoneTLM(batteryRaw: battery, temperatureRaw: temperature, advertisementCount: count, uptimeTenths: seconds))
-        default:
-            throw .eddystoneUnknownFrame(frame)
+        case .url(let power, let scheme, let encoded):
+            self = .url(txPower: power, url: BLEEddystone.urlText(scheme: scheme, encoded: encoded))
+        case .tlm(let tlm):
+            self = .tlm(tlm)
         }
     }
 
@@ -104,17 +99,23 @@ public enum BLEEddystone: Equatable, Sendable {
     static let expansions = [".com/", ".org/", ".edu/", ".net/", ".info/", ".biz/", ".gov/",
                              ".com", ".org", ".edu", ".net", ".info", ".biz", ".gov"]
 
-    static func expandURL(scheme: UInt8, encoded: ArraySlice<UInt8>) throws(BLEBeaconError) -> String {
+    /// Throws what `urlText` would meet: a reserved scheme or byte, or too many bytes.
+    static func checkURL(scheme: UInt8, encoded: ArraySlice<UInt8>) throws(BLEBeaconError) {
         guard Int(scheme) < schemes.count else { throw .eddystoneURLReservedByte(scheme) }
         guard encoded.count <= 17 else { throw .eddystoneTruncated(frameType: 0x10) }
+        for byte in encoded where Int(byte) >= expansions.count && !(byte > 0x20 && byte < 0x7F) {
+            throw .eddystoneURLReservedByte(byte)
+        }
+    }
+
+    /// The URL a checked frame encodes.
+    static func urlText(scheme: UInt8, encoded: ArraySlice<UInt8>) -> String {
         var url = schemes[Int(scheme)]
         for byte in encoded {
             if Int(byte) < expansions.count {
                 url += expansions[Int(byte)]
-            } else if byte > 0x20 && byte < 0x7F {
-                url += String(decoding: [byte], as: UTF8.self)
             } else {
-                throw .eddystoneURLReservedByte(byte)
+                url += String(decoding: [byte], as: UTF8.self)
             }
         }
         return url
@@ -126,6 +127,49 @@ public enum BLEEddystone: Equatable, Sendable {
             return [BLEReading(name: "tx_power", unit: "dBm", value: Double(power))]
         case .tlm(let tlm):
             return tlm.readings
+        }
+    }
+}
+
+/// An Eddystone frame read in place, its fields slices of the service data: what the
+/// decoder's readings need, without building the URL or the UID's arrays.
+enum BLEEddystoneFrame {
+    case uid(txPower: Int8, namespace: ArraySlice<UInt8>, instance: ArraySlice<UInt8>)
+    case url(txPower: Int8, scheme: UInt8, encoded: ArraySlice<UInt8>)
+    case tlm(BLEEddystoneTLM)
+
+    init(serviceData data: ArraySlice<UInt8>) throws(BLEBeaconError) {
+        var c = BLEByteCursor(data)
+        guard let frame = c.u8() else { throw .eddystoneTruncated(frameType: 0) }
+        switch frame {
+        case 0x00:
+            // The two RFU bytes at the end are optional in practice.
+            guard let power = c.i8(), let namespace = c.take(10), let instance = c.take(6), c.remaining == 0 || c.remaining == 2
+            else { throw .eddystoneTruncated(frameType: frame) }
+            self = .uid(txPower: power, namespace: namespace, instance: instance)
+        case 0x10:
+            guard let power = c.i8(), let scheme = c.u8() else { throw .eddystoneTruncated(frameType: frame) }
+            let encoded = c.rest()
+            try BLEEddystone.checkURL(scheme: scheme, encoded: encoded)
+            self = .url(txPower: power, scheme: scheme, encoded: encoded)
+        case 0x20:
+            guard let version = c.u8() else { throw .eddystoneTruncated(frameType: frame) }
+            guard version == 0x00 else { throw .eddystoneTLMVersion(version) }
+            guard let battery = c.u16be(), let temperature = c.u16be(), let count = c.u32be(), let seconds = c.u32be(), c.isAtEnd
+            else { throw .eddystoneTruncated(frameType: frame) }
+            self = .tlm(BLEEddystoneTLM(batteryRaw: battery, temperatureRaw: temperature, advertisementCount: count, uptimeTenths: seconds))
+        default:
+            throw .eddystoneUnknownFrame(frame)
+        }
+    }
+
+    /// The same readings as `BLEEddystone.readings`.
+    func appendReadings(to readings: inout [BLEReading]) {
+        switch self {
+        case .uid(let power, _, _), .url(let power, _, _):
+            readings.append(BLEReading(name: "tx_power", unit: "dBm", value: Double(power)))
+        case .tlm(let tlm):
+            tlm.appendReadings(to: &readings)
         }
     }
 }
@@ -148,11 +192,15 @@ public struct BLEEddystoneTLM: Equatable, Sendable {
 
     public var readings: [BLEReading] {
         var out: [BLEReading] = []
+        appendReadings(to: &out)
+        return out
+    }
+
+    func appendReadings(to out: inout [BLEReading]) {
         if let volts = batteryVoltage { out.append(BLEReading(name: "voltage", unit: "V", value: volts)) }
         if let celsius = temperature { out.append(BLEReading(name: "temperature", unit: "°C", value: celsius)) }
         out.append(BLEReading(name: "advertisement_count", unit: "", value: Double(advertisementCount)))
         out.append(BLEReading(name: "uptime", unit: "s", value: uptimeSeconds))
-        return out
     }
 }
 
@@ -209,6 +257,11 @@ public struct BLERuuviRAWv2: Equatable, Sendable {
 
     public var readings: [BLEReading] {
         var out: [BLEReading] = []
+        appendReadings(to: &out)
+        return out
+    }
+
+    func appendReadings(to out: inout [BLEReading]) {
         if let v = temperature { out.append(BLEReading(name: "temperature", unit: "°C", value: v)) }
         if let v = humidity { out.append(BLEReading(name: "humidity", unit: "%", value: v)) }
         if let v = pressure { out.append(BLEReading(name: "pressure", unit: "Pa", value: Double(v))) }
@@ -219,6 +272,5 @@ public struct BLERuuviRAWv2: Equatable, Sendable {
         if let v = txPower { out.append(BLEReading(name: "tx_power", unit: "dBm", value: Double(v))) }
         if let v = movementCounter { out.append(BLEReading(name: "movement_counter", unit: "", value: Double(v))) }
         if let v = sequence { out.append(BLEReading(name: "sequence", unit: "", value: Double(v))) }
-        return out
     }
 }

@@ -152,7 +152,8 @@ public final class BLEControllerLink {
                 // Only devices someone listens for are decoded: the rest cost one compare.
                 guard listeners.contains(where: { $0.address == report.address }) else { continue }
                 // Nil for an advertisement with nothing to decode (a name only): the device
-                // is still there.
+                // is still there. `decoded` shares the decoder's buffers and is gone before the
+                // next decode, so those are refilled in place.
                 let decoded = decoder.decode(report)
                 for listener in listeners where listener.address == report.address { listener.advertisement(decoded) }
             case .failed(let error):
@@ -336,7 +337,7 @@ public final class BLEDeviceDriver: DeviceDriver {
         counters.reads += 1
         for reading in decoded.readings {
             for (index, source) in sources.enumerated() {
-                guard case .reading(let name) = source, name == reading.name else { continue }
+                guard case .reading(let name) = source, reading.hasName(name) else { continue }
                 switch types[index] {
                 case .boolean: events.reported(index, .bool(reading.value != 0))
                 case .int:

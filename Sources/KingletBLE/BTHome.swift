@@ -201,6 +201,15 @@ struct BTHomeObjectFormat {
     }
 }
 
+/// What a BTHome packet says besides its readings (which go to the caller's buffer).
+struct BTHomeFields {
+    let deviceInfo: BTHomeDeviceInfo
+    let includedAddress: BLEAddress?
+    let counter: UInt32?
+    let packetID: UInt8?
+    let problem: BTHomeError?
+}
+
 public enum BTHome {
     public static let serviceUUID: UInt16 = 0xFCD2
 
@@ -209,6 +218,17 @@ public enum BTHome {
     /// is needed only for encrypted data. Errors that leave nothing to report are thrown;
     /// an unknown or truncated object after some good ones is kept in `problem`.
     public static func decode(serviceData: ArraySlice<UInt8>, address: BLEAddress, bindKey: [UInt8]?) throws(BTHomeError) -> BTHomePacket {
+        var readings: [BLEReading] = []
+        let fields = try decode(serviceData: serviceData, address: address, bindKey: bindKey,
+                                decryptor: BLEAESCCMDecryptor(), appendingTo: &readings)
+        return BTHomePacket(deviceInfo: fields.deviceInfo, includedAddress: fields.includedAddress, counter: fields.counter,
+                            packetID: fields.packetID, readings: readings, problem: fields.problem)
+    }
+
+    /// The decoder's path, which allocates nothing: readings are appended to the caller's
+    /// reused buffer (only when nothing is thrown) and decryption uses the caller's context.
+    static func decode(serviceData: ArraySlice<UInt8>, address: BLEAddress, bindKey: [UInt8]?, decryptor: BLEAESCCMDecryptor,
+                       appendingTo readings: inout [BLEReading]) throws(BTHomeError) -> BTHomeFields {
         var c = BLEByteCursor(serviceData)
         guard let infoByte = c.u8() else { throw .empty }
         let info = BTHomeDeviceInfo(rawValue: infoByte)
@@ -218,31 +238,36 @@ public enum BTHome {
             guard let mac = c.take(6) else { throw .truncatedObject(id: infoByte) }
             included = BLEAddress(hciBytes: mac)
         }
-        var payload = Array(c.rest())
+        var payload = c.rest()
         var counter: UInt32? = nil
         if info.encrypted {
             guard let key = bindKey else { throw .missingBindKey }
             guard key.count == 16 else { throw .invalidBindKey }
             guard payload.count >= 8 else { throw .truncatedEncryption }
-            let ciphertext = Array(payload[..<(payload.count - 8)])
-            let counterBytes = Array(payload[(payload.count - 8)..<(payload.count - 4)])
-            let mic = Array(payload[(payload.count - 4)...])
+            let end = payload.endIndex
+            let counterBytes = payload[(end - 8)..<(end - 4)]
             var cc = BLEByteCursor(counterBytes)
             counter = cc.u32le()
             let nonce = self.nonce(address: included ?? address, deviceInfo: infoByte, counter: counterBytes)
-            guard let plain = BLEAESCCM.open(key: key, nonce: nonce, ciphertext: ciphertext, tag: mic) else {
+            guard let plain = decryptor.open(key: key, nonce: nonce, ciphertext: payload[..<(end - 8)], tag: payload[(end - 4)...]) else {
                 throw .decryptionFailed
             }
             payload = plain
         }
-        let objects = decodeObjects(payload[...])
-        return BTHomePacket(deviceInfo: info, includedAddress: included, counter: counter, packetID: objects.packetID,
-                            readings: objects.readings, problem: objects.problem)
+        let objects = decodeObjects(payload, appendingTo: &readings)
+        return BTHomeFields(deviceInfo: info, includedAddress: included, counter: counter, packetID: objects.packetID,
+                            problem: objects.problem)
     }
 
     /// nonce = MAC (6, as written) + UUID16 `D2 FC` + device-info byte + counter (4, LE).
-    static func nonce(address: BLEAddress, deviceInfo: UInt8, counter: [UInt8]) -> [UInt8] {
-        address.displayBytes + [0xD2, 0xFC, deviceInfo] + counter
+    static func nonce(address: BLEAddress, deviceInfo: UInt8, counter: some Collection<UInt8>) -> BLEInlineBytes {
+        var nonce = BLEInlineBytes()
+        for index in 0..<6 { nonce.append(UInt8(truncatingIfNeeded: address.rawValue >> UInt64(40 - 8 * index))) }
+        nonce.append(0xD2)
+        nonce.append(0xFC)
+        nonce.append(deviceInfo)
+        nonce.append(contentsOf: counter)
+        return nonce
     }
 
     /// Builds encrypted service data (after the UUID) from plain objects, for tests and
@@ -252,20 +277,28 @@ public enum BTHome {
         let info: UInt8 = 0x40 | 0x01 | (includeMAC ? 0x02 : 0) | (triggerBased ? 0x04 : 0)
         let counterBytes: [UInt8] = (0..<4).map { UInt8(truncatingIfNeeded: counter >> (8 * UInt32($0))) }
         let nonce = self.nonce(address: address, deviceInfo: info, counter: counterBytes)
-        guard let sealed = BLEAESCCM.seal(key: bindKey, nonce: nonce, plaintext: objects, tagLength: 4) else { return nil }
+        guard let sealed = BLEAESCCM.seal(key: bindKey, nonce: Array(nonce), plaintext: objects, tagLength: 4) else { return nil }
         return [info] + (includeMAC ? address.hciBytes : []) + sealed.ciphertext + counterBytes + sealed.tag
     }
 
     /// Walks `[object id][value]...`; stops at the first unknown or truncated object.
     public static func decodeObjects(_ payload: ArraySlice<UInt8>) -> (readings: [BLEReading], packetID: UInt8?, problem: BTHomeError?) {
-        var c = BLEByteCursor(payload)
         var readings: [BLEReading] = []
+        let objects = decodeObjects(payload, appendingTo: &readings)
+        return (readings, objects.packetID, objects.problem)
+    }
+
+    /// `decodeObjects`, appending to the caller's buffer; a repeated name is numbered among
+    /// this packet's readings only (those appended here).
+    static func decodeObjects(_ payload: ArraySlice<UInt8>, appendingTo readings: inout [BLEReading]) -> (packetID: UInt8?, problem: BTHomeError?) {
+        let first = readings.count
+        var c = BLEByteCursor(payload)
         var packetID: UInt8? = nil
         while let id = c.u8() {
-            guard let format = BTHomeObjectFormat.lookup(id) else { return (readings, packetID, .unknownObject(id: id)) }
+            guard let format = BTHomeObjectFormat.lookup(id) else { return (packetID, .unknownObject(id: id)) }
             switch format.kind {
             case .number(let signed):
-                guard let raw = c.uintLE(format.length) else { return (readings, packetID, .truncatedObject(id: id)) }
+                guard let raw = c.uintLE(format.length) else { return (packetID, .truncatedObject(id: id)) }
                 var value = Int64(raw)
                 if signed {
                     let bits = Int64(format.length * 8)
@@ -273,38 +306,30 @@ public enum BTHome {
                 }
                 if id == 0x00 { packetID = UInt8(truncatingIfNeeded: raw) }
                 let scaled = Double(value * format.numerator) / Double(format.denominator)
-                append(&readings, format, scaled)
+                append(&readings, since: first, format, scaled)
             case .binary, .button:
-                guard let raw = c.u8() else { return (readings, packetID, .truncatedObject(id: id)) }
-                append(&readings, format, Double(raw))
+                guard let raw = c.u8() else { return (packetID, .truncatedObject(id: id)) }
+                append(&readings, since: first, format, Double(raw))
             case .dimmer:
-                guard let event = c.u8(), let steps = c.u8() else { return (readings, packetID, .truncatedObject(id: id)) }
+                guard let event = c.u8(), let steps = c.u8() else { return (packetID, .truncatedObject(id: id)) }
                 let signedSteps = event == 1 ? -Double(steps) : event == 2 ? Double(steps) : 0
-                append(&readings, format, signedSteps)
+                append(&readings, since: first, format, signedSteps)
             case .lengthPrefixed:
-                guard let length = c.u8(), c.take(Int(length)) != nil else { return (readings, packetID, .truncatedObject(id: id)) }
+                guard let length = c.u8(), c.take(Int(length)) != nil else { return (packetID, .truncatedObject(id: id)) }
             case .command:
-                guard let length = c.u8(), c.take(1 + Int(length & 0x1F)) != nil else { return (readings, packetID, .truncatedObject(id: id)) }
+                guard let length = c.u8(), c.take(1 + Int(length & 0x1F)) != nil else { return (packetID, .truncatedObject(id: id)) }
             case .skip:
-                guard c.take(format.length) != nil else { return (readings, packetID, .truncatedObject(id: id)) }
+                guard c.take(format.length) != nil else { return (packetID, .truncatedObject(id: id)) }
             }
         }
-        return (readings, packetID, nil)
+        return (packetID, nil)
     }
 
     /// A second object of the same name becomes `name_2`, and so on, so that a device with
     /// two buttons or two temperature probes maps to distinct properties.
-    private static func append(_ readings: inout [BLEReading], _ format: BTHomeObjectFormat, _ value: Double) {
+    private static func append(_ readings: inout [BLEReading], since first: Int, _ format: BTHomeObjectFormat, _ value: Double) {
         var seen = 0
-        for reading in readings where reading.name == format.name || reading.name.hasPrefix(format.name + "_") {
-            if reading.name == format.name || isNumberedCopy(reading.name, of: format.name) { seen += 1 }
-        }
-        let name = seen == 0 ? format.name : format.name + "_" + String(seen + 1)
-        readings.append(BLEReading(name: name, unit: format.unit, value: value))
-    }
-
-    private static func isNumberedCopy(_ name: String, of base: String) -> Bool {
-        let suffix = name.utf8.dropFirst(base.utf8.count + 1)
-        return !suffix.isEmpty && suffix.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        for index in first..<readings.count where readings[index].baseName == format.name { seen += 1 }
+        readings.append(BLEReading(baseName: format.name, occurrence: seen + 1, unit: format.unit, value: value))
     }
 }

@@ -71,11 +71,12 @@ public struct HCIAdvertisingReport: Equatable, Sendable {
     public let eventType: UInt8
     public let addressType: UInt8
     public let address: BLEAddress
-    public let data: [UInt8]
+    /// The advertising or scan response data (at most 31 bytes), kept in the report itself.
+    public let data: BLEInlineBytes
     /// dBm; nil when the controller said 127 ("not available").
     public let rssi: Int8?
 
-    public init(eventType: UInt8, addressType: UInt8, address: BLEAddress, data: [UInt8], rssi: Int8?) {
+    public init(eventType: UInt8, addressType: UInt8, address: BLEAddress, data: BLEInlineBytes, rssi: Int8?) {
         self.eventType = eventType
         self.addressType = addressType
         self.address = address
@@ -128,7 +129,7 @@ public enum HCIEvent: Equatable, Sendable {
     case numberOfCompletedPackets([HCICompletedPackets])
     case hardwareError(code: UInt8)
     case leConnectionComplete(HCILEConnectionComplete)
-    case leAdvertisingReports([HCIAdvertisingReport])
+    case leAdvertisingReports(HCIAdvertisingReports)
     /// An event or LE subevent this host does not use (not an error: controllers send many).
     case unhandled(code: UInt8, subevent: UInt8?)
 
@@ -171,7 +172,7 @@ public enum HCIEvent: Equatable, Sendable {
                     status: HCIStatus(code: status), handle: handle & 0x0FFF, role: role, peerAddressType: peerType,
                     peer: peer, interval: interval, latency: latency, supervisionTimeout: timeout))
             case .advertisingReport:
-                self = .leAdvertisingReports(try HCIEvent.advertisingReports(&c))
+                self = .leAdvertisingReports(try HCIAdvertisingReports(c.rest()))
             case nil:
                 self = .unhandled(code: code, subevent: subevent)
             }
@@ -179,26 +180,63 @@ public enum HCIEvent: Equatable, Sendable {
             self = .unhandled(code: code, subevent: nil)
         }
     }
+}
+
+/// The reports of one LE Advertising Report event, read in place from the event's
+/// parameters when iterated; the whole event is checked when it is decoded, so a malformed
+/// one yields no report at all. An array of reports per event would be a heap allocation.
+/// The parameters are the H4 reader's reused buffer: take the reports out (they are plain
+/// values) before the reader frames the next packet, or its refill copies.
+public struct HCIAdvertisingReports: Sequence, Equatable, Sendable {
+    /// Num_Reports and the reports.
+    private let bytes: ArraySlice<UInt8>
+    public let count: Int
+
+    init(_ bytes: ArraySlice<UInt8>) throws(HCIEventError) {
+        let code = HCIEventCode.leMeta.rawValue
+        var c = BLEByteCursor(bytes)
+        guard let count = c.u8() else { throw .truncated(code: code) }
+        guard (1...25).contains(count) else { throw .badLength(code: code) }
+        for _ in 0..<count { _ = try HCIAdvertisingReports.report(&c) }
+        guard c.isAtEnd else { throw .badLength(code: code) }
+        self.bytes = bytes
+        self.count = Int(count)
+    }
+
+    public var underestimatedCount: Int { count }
+
+    public func makeIterator() -> Iterator {
+        var c = BLEByteCursor(bytes)
+        _ = c.u8()
+        return Iterator(cursor: c, left: count)
+    }
+
+    public struct Iterator: IteratorProtocol {
+        var cursor: BLEByteCursor
+        var left: Int
+
+        public mutating func next() -> HCIAdvertisingReport? {
+            guard left > 0 else { return nil }
+            left -= 1
+            // Never nil: every report was read once already, when the event was decoded.
+            return try? HCIAdvertisingReports.report(&cursor)
+        }
+    }
 
     /// Reports are read one after another (event type, address type, address, data, RSSI),
     /// the layout controllers send and BlueZ and Bumble parse; with the usual single
     /// report it is also the spec's column layout.
-    private static func advertisingReports(_ c: inout BLEByteCursor) throws(HCIEventError) -> [HCIAdvertisingReport] {
+    private static func report(_ c: inout BLEByteCursor) throws(HCIEventError) -> HCIAdvertisingReport {
         let code = HCIEventCode.leMeta.rawValue
-        guard let count = c.u8() else { throw .truncated(code: code) }
-        guard (1...25).contains(count) else { throw .badLength(code: code) }
-        var reports: [HCIAdvertisingReport] = []
-        reports.reserveCapacity(Int(count))
-        for _ in 0..<count {
-            guard let eventType = c.u8(), let addressType = c.u8(),
-                  let address = c.take(6).flatMap({ BLEAddress(hciBytes: $0) }),
-                  let length = c.u8() else { throw .truncated(code: code) }
-            guard length <= 31 else { throw .badLength(code: code) }
-            guard let data = c.take(Int(length)), let rssi = c.i8() else { throw .truncated(code: code) }
-            reports.append(HCIAdvertisingReport(eventType: eventType, addressType: addressType, address: address,
-                                                data: Array(data), rssi: rssi == 127 ? nil : rssi))
-        }
-        guard c.isAtEnd else { throw .badLength(code: code) }
-        return reports
+        guard let eventType = c.u8(), let addressType = c.u8(),
+              let address = c.take(6).flatMap({ BLEAddress(hciBytes: $0) }),
+              let length = c.u8() else { throw .truncated(code: code) }
+        guard length <= 31 else { throw .badLength(code: code) }
+        guard let raw = c.take(Int(length)), let data = BLEInlineBytes(raw), let rssi = c.i8() else { throw .truncated(code: code) }
+        return HCIAdvertisingReport(eventType: eventType, addressType: addressType, address: address,
+                                    data: data, rssi: rssi == 127 ? nil : rssi)
     }
+
+    /// The same bytes are the same reports.
+    public static func == (a: HCIAdvertisingReports, b: HCIAdvertisingReports) -> Bool { a.bytes == b.bytes }
 }

@@ -108,6 +108,11 @@ public struct HCIH4Reader: Sendable {
     public private(set) var counters = HCIH4Counters()
     private var buffer: [UInt8] = []
     private var start = 0
+    /// The parameters of the event just framed, refilled for each one: a fresh array per
+    /// packet would be a heap allocation. An owner that drops each packet before asking for
+    /// the next (as `BLEScanner` does) keeps this buffer unshared; a packet kept longer only
+    /// makes the next refill copy (copy-on-write).
+    private var eventParameters: [UInt8] = []
 
     public init(maximumACLLength: Int = 1021) {
         self.maximumACLLength = max(27, maximumACLLength)
@@ -160,10 +165,11 @@ public struct HCIH4Reader: Sendable {
             let length = Int(buffer[start + 2])
             guard HCIH4Reader.plausibleEvent(code: code, length: length) else { return resync() }
             guard available >= 3 + length else { return .needMore }
-            let parameters = Array(buffer[(start + 3)..<(start + 3 + length)])
+            eventParameters.removeAll(keepingCapacity: true)
+            eventParameters.append(contentsOf: buffer[(start + 3)..<(start + 3 + length)])
             start += 3 + length
             counters.events += 1
-            return .packet(.event(HCIEventPacket(code: code, parameters: parameters)))
+            return .packet(.event(HCIEventPacket(code: code, parameters: eventParameters)))
         case .aclData:
             guard available >= 5 else { return .needMore }
             let field = UInt16(buffer[start + 1]) | UInt16(buffer[start + 2]) << 8

@@ -156,7 +156,7 @@ import Testing
     @Test func decoderFindsRuuviInManufacturerData() {
         let data = hex("020106 1BFF9904") + hex("0512FC5394C37C0004FFFC040CAC364200CDCBB8334C884F")
         let decoded = BLEAdvertisementDecoder().decode(data: data, address: BLEAddress("CB:B8:33:4C:88:4F")!, rssi: -80)
-        #expect(decoded?.payloads.first?.formatName == "ruuvi")
+        #expect(decoded?.formats == .ruuvi)
         #expect(decoded?.readings.first == BLEReading(name: "temperature", unit: "°C", value: 24.3))
     }
 
