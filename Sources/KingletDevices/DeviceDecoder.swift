@@ -74,7 +74,9 @@ public enum DeviceDecoder {
                 throw nameField.error("property '\(propertyName)' has a desired value but is ReadOnly in its DeviceModel")
             }
             let collect = try cycle(property.field("collectCycle")) ?? defaultCycleMilliseconds
-            let report = try cycle(property.field("reportCycle")) ?? collect
+            // Unset, KubeEdge's mappers report once a second whatever the collect cycle
+            // (mapper-framework's DefaultReportCycle): so do the $hw twin updates here.
+            let report = try cycle(property.field("reportCycle")) ?? defaultCycleMilliseconds
             let visitors = try property.object("visitors")
             if let visitors, let visitorProtocol = try visitors.string("protocolName"), visitorProtocol.lowercased() != kind.rawValue {
                 throw try visitors.required("protocolName").error("visitor protocol '\(visitorProtocol)' differs from the device's '\(protocolName)'")

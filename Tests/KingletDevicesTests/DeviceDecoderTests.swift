@@ -54,7 +54,14 @@ import Testing
         #expect(spec.properties[0].type == .float && !spec.properties[0].writable && spec.properties[0].unit == "Cel")
         #expect(spec.properties[1].writable && spec.properties[1].desired == "21.5")
         #expect(spec.properties[0].collectCycleMilliseconds == 100)
-        #expect(spec.properties[0].reportCycleMilliseconds == 100)
+        // No reportCycle: KubeEdge's mappers report once a second, whatever the collect cycle.
+        #expect(spec.properties[0].reportCycleMilliseconds == 1_000)
+    }
+
+    @Test func aGivenReportCycleIsKept() throws {
+        let text = DeviceDecoderTests.config.replacingOccurrences(of: "collectCycle: 100\n", with: "collectCycle: 100\n            reportCycle: 250\n")
+        let spec = try #require(try load(text).devices.specs.first)
+        #expect(spec.properties[0].reportCycleMilliseconds == 250)
     }
 
     @Test func aNanosecondCycleFromOlderSamplesReadsAsMilliseconds() throws {
