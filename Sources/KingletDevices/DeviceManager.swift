@@ -187,13 +187,20 @@ public final class DeviceManager {
         let now = loop.now
         for index in device.nextCollect.indices where device.nextCollect[index] <= now {
             device.driver.collect(property: index)
+            // Behind by more than a cycle (a stalled bus), the missed reads are skipped.
             let cycle = Duration.milliseconds(device.spec.properties[index].collectCycleMilliseconds)
-            var next = device.nextCollect[index].advanced(by: cycle)
-            // Behind by more than a cycle (a stalled bus): skip the missed reads.
-            if next <= now { next = now.advanced(by: cycle) }
-            device.nextCollect[index] = next
+            device.nextCollect[index] = DeviceManager.onGrid(after: now, cycle: cycle)
         }
         scheduleNext(device)
+    }
+
+    /// The first instant after `now` that is a whole number of cycles on the monotonic
+    /// clock. Reads with the same cycle, on every device, come due at the same instants,
+    /// so the loop wakes once per cycle for all of them rather than once per device.
+    public static func onGrid(after now: Instant, cycle: Duration) -> Instant {
+        let step = max(cycle.nanoseconds, 1)
+        let (whole, overflow) = (now.nanoseconds / step + 1).multipliedReportingOverflow(by: step)
+        return overflow ? now.advanced(by: cycle) : Instant(nanoseconds: whole)
     }
 
     private func scheduleNext(_ device: ManagedDevice) {
