@@ -7,18 +7,21 @@ import KingletCore
 /// nine fraction digits (fixed width, so lines sort as text; RFC3339Nano parsers accept it).
 final class CRILogWriter {
     private let file: RotatingLogFile
-    /// One record is assembled here; its capacity is reserved once.
+    /// One record is assembled here; its capacity is reserved at the first record (a
+    /// container that never writes never holds it).
     private var record: [UInt8] = []
+    private let recordCapacity: Int
 
     init(file: RotatingLogFile, lineBufferBytes: Int) {
         self.file = file
-        record.reserveCapacity(lineBufferBytes + 64)
+        recordCapacity = lineBufferBytes + 64
     }
 
     var lastError: SystemError? { file.lastError }
 
     /// Writes one record for `text` (without its newline).
     func write(_ stream: LogStream, partial: Bool, text: UnsafeRawBufferPointer, at nanoseconds: Int64) {
+        if record.capacity == 0 { record.reserveCapacity(recordCapacity) }
         record.removeAll(keepingCapacity: true)
         UTCTimestamp.append(nanoseconds: nanoseconds, fractionDigits: 9, to: &record)
         record.append(UInt8(ascii: " "))

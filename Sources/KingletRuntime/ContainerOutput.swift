@@ -2,8 +2,9 @@ import CKingletSystem
 import KingletCore
 
 /// Reads a container's stdout and stderr pipes on the loop and writes them, line by line,
-/// to its CRI log. One buffer of `2 × lineBufferBytes` is allocated when the container
-/// starts, one half per stream; a line still incomplete stays at the start of its half
+/// to its CRI log. One buffer of `2 × lineBufferBytes` is allocated when the pipes are
+/// first read (a quiet container never costs it: 100 of them held 1.1 MB of touched
+/// buffer pages), one half per stream; a line still incomplete stays at the start of its half
 /// until its newline arrives, and is written as a partial ("P") record when it fills the
 /// half.
 final class ContainerOutput {
@@ -18,7 +19,7 @@ final class ContainerOutput {
     private let loop: any EventLoop
     private let log: CRILogWriter
     private let capacity: Int
-    private let buffer: UnsafeMutableRawPointer
+    private var storage: UnsafeMutableRawPointer?
     private var pipes: [Pipe]
     /// Called once both pipes have reached end of file: every process holding them is gone.
     var onClosed: (() -> Void)? = nil
@@ -31,14 +32,21 @@ final class ContainerOutput {
         self.loop = loop
         self.log = log
         capacity = lineBufferBytes
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: 2 * lineBufferBytes, alignment: 8)
         pipes = [Pipe(stream: .stdout, fd: stdout, held: 0), Pipe(stream: .stderr, fd: stderr, held: 0)]
     }
 
     deinit {
         closePipes()
         log.close()
-        buffer.deallocate()
+        storage?.deallocate()
+    }
+
+    /// The two halves, allocated on first use.
+    private var buffer: UnsafeMutableRawPointer {
+        if let storage { return storage }
+        let made = UnsafeMutableRawPointer.allocate(byteCount: 2 * capacity, alignment: 8)
+        storage = made
+        return made
     }
 
     /// The last failure writing the log (a full disk), if any.
