@@ -63,7 +63,7 @@ int kinglet_epoll_wait(int epfd, struct kinglet_event *events, int capacity, int
 #define SYS_epoll_pwait2 441 /* the same number on every architecture (Linux 5.11) */
 #endif
 
-/* Set once the kernel (or qemu-user) has answered ENOSYS: later waits go straight to epoll_wait. */
+/* Set once epoll_pwait2 turned out to be unavailable: later waits go straight to epoll_wait. */
 static int pwait2_missing;
 
 int kinglet_epoll_wait_until(int epfd, struct kinglet_event *events, int capacity, int64_t deadline_ns) {
@@ -77,7 +77,8 @@ int kinglet_epoll_wait_until(int epfd, struct kinglet_event *events, int capacit
            for the timerfd itself. The kernel copies it in before the wait begins. */
         struct timespec timeout = {.tv_sec = wait_ns / 1000000000LL, .tv_nsec = wait_ns % 1000000000LL};
         long count = syscall(SYS_epoll_pwait2, epfd, raw, capacity, &timeout, NULL, (size_t)0);
-        if (count >= 0 || errno != ENOSYS) return unpack(raw, (int)count, events);
+        /* ENOSYS: an older kernel or qemu-user; EPERM: a seccomp filter that does not know it. */
+        if (count >= 0 || (errno != ENOSYS && errno != EPERM)) return unpack(raw, (int)count, events);
         pwait2_missing = 1;
     }
     /* Rounded up: a timer must never find itself woken before its deadline and spin. */

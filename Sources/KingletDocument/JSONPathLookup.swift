@@ -2,7 +2,8 @@
 /// read a field or two of every message, and a tree per message is a dozen allocations.
 ///
 /// The whole text is still checked as `parseDocument` checks it (same messages, same
-/// positions), except duplicate keys: the first occurrence on the path is the one taken.
+/// positions), except that a duplicate key is only caught on the path itself: finding one
+/// anywhere would need every object's keys kept, the allocations this exists to avoid.
 extension JSONReader {
     /// The value at `path` (object keys, or decimal array indexes), nil when the text has no
     /// such value. Scalars come whole (a string is the only one that allocates); an object
@@ -85,12 +86,21 @@ extension JSONParser {
             return
         }
         var afterComma = false
+        var stepAt: SourcePosition? = nil
         while true {
             guard offset < input.count, input[offset] == ASCII.quote else {
                 throw error((afterComma ? "expected a string key after ','" : "expected a string key or '}'") + ", found " + found())
             }
+            let keyPosition = position
             let key = try scanString()
             let matches = step.map { keyEquals(key, $0) } ?? false
+            if matches, let step {
+                if let first = stepAt {
+                    throw error("duplicate key " + ByteDescriptions.quoted(step) + " (first at "
+                        + String(first.line) + ":" + String(first.column) + ")", at: keyPosition)
+                }
+                stepAt = keyPosition
+            }
             skipWhitespace()
             guard offset < input.count, input[offset] == ASCII.colon else {
                 throw error("expected ':' after object key, found " + found())

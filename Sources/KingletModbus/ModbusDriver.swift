@@ -77,6 +77,8 @@ public final class ModbusDriver: DeviceDriver {
     public func start() {
         let line = lines.line(for: settings)
         if let conflict = line.conflict(with: settings) {
+            // Tried again when that line closes (say, its devices restart at the new settings).
+            lines.wait(self)
             goOffline(conflict)
             return
         }
@@ -85,6 +87,7 @@ public final class ModbusDriver: DeviceDriver {
     }
 
     public func stop() {
+        lines.forget(self)
         cancelTimeout()
         if let line { line.leave(self) }
         line = nil
@@ -120,6 +123,8 @@ public final class ModbusDriver: DeviceDriver {
     // MARK: from the line
 
     var hasWork: Bool { inFlight == nil && !queue.isEmpty }
+    var serialPort: String { settings.serialPort }
+    var responseTimeoutMilliseconds: Int64 { settings.responseTimeoutMilliseconds }
 
     func lineOpened() {
         note("opened \(settings.serialPort) at \(settings.serialDescription), slave \(settings.slaveID)")
@@ -189,8 +194,10 @@ public final class ModbusDriver: DeviceDriver {
             }
             // A corrupt or truncated frame (bad CRC, silence inside the frame).
             counters.badFrames += 1
-            line?.flush()
-            retry(job, reason: "bad response: \(ModbusLine.lastError())")
+            let reason = "bad response: \(ModbusLine.lastError())"
+            // A port that failed while flushing has re-queued the job and said why.
+            guard line?.flush() == true else { return }
+            retry(job, reason: reason)
             return
         }
         finish(job, length: Int(length))
@@ -208,7 +215,7 @@ public final class ModbusDriver: DeviceDriver {
         guard let job = inFlight else { return }
         counters.timeouts += 1
         // A late answer to this request must not pass for the answer to the next one.
-        line?.flush()
+        guard line?.flush() == true else { return }
         retry(job, reason: "no answer from slave \(settings.slaveID) on \(settings.serialPort)")
     }
 

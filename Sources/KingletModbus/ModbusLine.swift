@@ -7,6 +7,9 @@ import KingletCore
 public final class ModbusLines {
     private let loop: any EventLoop
     private var lines: [String: ModbusLine] = [:]
+    /// Devices refused by a line at other serial settings: started again once that line
+    /// closes (its devices gone, or restarted with the new settings themselves).
+    private var waiting: [ModbusDriver] = []
 
     public init(loop: any EventLoop) { self.loop = loop }
 
@@ -14,10 +17,22 @@ public final class ModbusLines {
     func line(for settings: ModbusLineSettings) -> ModbusLine {
         if let line = lines[settings.serialPort] { return line }
         let line = ModbusLine(loop: loop, settings: settings)
-        line.emptied = { [self] in self.lines[settings.serialPort] = nil }
-        lines[settings.serialPort] = line
+        let port = settings.serialPort
+        line.emptied = { [self] in
+            self.lines[port] = nil
+            let ready = self.waiting.filter { $0.serialPort == port }
+            self.waiting.removeAll { $0.serialPort == port }
+            for driver in ready { driver.start() }
+        }
+        lines[port] = line
         return line
     }
+
+    func wait(_ driver: ModbusDriver) {
+        if !waiting.contains(where: { $0 === driver }) { waiting.append(driver) }
+    }
+
+    func forget(_ driver: ModbusDriver) { waiting.removeAll { $0 === driver } }
 
     /// How many lines are in use (for tests and status).
     public var count: Int { lines.count }
@@ -40,6 +55,12 @@ final class ModbusLine {
     private var lastSender: ModbusDriver?
     private var reopenTimer: TimerHandle?
     private var reopenDelay = Duration.seconds(1)
+    /// Why the port is closed, while it is (told to devices that join meanwhile).
+    private var lastFailure: String?
+    /// Set while the answer of a device that left mid-request may still come: nobody
+    /// transmits until its response timeout has passed.
+    private var quietTimer: TimerHandle?
+    private var onQuietOver: () -> Void = {}
     // Made once: they capture the line (no weak references in Embedded Swift) and are
     // dropped when the last device leaves.
     private var onReopen: () -> Void = {}
@@ -54,6 +75,11 @@ final class ModbusLine {
             self.open()
         }
         onReadiness = { [self] readiness in self.ready(readiness) }
+        onQuietOver = { [self] in
+            self.quietTimer = nil
+            // Whatever the departed slave sent is noise now.
+            if self.flush() { self.kick() }
+        }
     }
 
     deinit { close() }
@@ -75,6 +101,8 @@ final class ModbusLine {
         } else if isOpen {
             driver.lineOpened()
             kick()
+        } else if let lastFailure {
+            driver.lineLost(lastFailure)
         }
     }
 
@@ -82,9 +110,12 @@ final class ModbusLine {
         members.removeAll { $0 === driver }
         if lastSender === driver { lastSender = nil }
         if busy === driver {
-            // Its answer may still come: it must not pass for the next device's.
             busy = nil
-            flush()
+            // Its answer may still come, on a half-duplex bus where a new request would
+            // collide with it, or pass for the answer of another device at the same address.
+            if !members.isEmpty && isOpen && quietTimer == nil {
+                quietTimer = loop.schedule(after: .milliseconds(driver.responseTimeoutMilliseconds), onQuietOver)
+            }
         }
         guard members.isEmpty else {
             kick()
@@ -92,16 +123,20 @@ final class ModbusLine {
         }
         if let reopenTimer { loop.cancel(reopenTimer) }
         reopenTimer = nil
+        if let quietTimer { loop.cancel(quietTimer) }
+        quietTimer = nil
         close()
         onReopen = {}
         onReadiness = { _ in }
+        onQuietOver = {}
+        let emptied = self.emptied
+        self.emptied = {}
         emptied()
-        emptied = {}
     }
 
     /// Gives the free wire to the next device with work.
     func kick() {
-        guard busy == nil, isOpen, !members.isEmpty else { return }
+        guard busy == nil, quietTimer == nil, isOpen, !members.isEmpty else { return }
         for step in 0..<members.count {
             let driver = members[(turn + step) % members.count]
             guard driver.hasWork else { continue }
@@ -132,16 +167,25 @@ final class ModbusLine {
         kick()
     }
 
-    /// Drops whatever the port holds: a late answer must not pass for the next one.
-    func flush() {
-        guard let context else { return }
-        if modbus_flush(context) < 0 { failed("\(settings.serialPort) failed: \(ModbusLine.lastError())") }
+    /// Drops whatever the port holds: a late answer must not pass for the next one. False
+    /// when the port failed doing it (every device has then been told).
+    @discardableResult
+    func flush() -> Bool {
+        guard let context else { return false }
+        if modbus_flush(context) < 0 {
+            failed("\(settings.serialPort) failed: \(ModbusLine.lastError())")
+            return false
+        }
+        return true
     }
 
     /// The port went away or broke: every device hears it, and the port is reopened later
     /// (1 s doubling to 30 s), each device keeping its queued work.
     func failed(_ reason: String) {
         busy = nil
+        lastFailure = reason
+        if let quietTimer { loop.cancel(quietTimer) }
+        quietTimer = nil
         close()
         for member in members { member.lineLost(reason) }
         guard !members.isEmpty, reopenTimer == nil else { return }
@@ -188,6 +232,7 @@ final class ModbusLine {
         self.context = context
         fd = socket
         reopenDelay = .seconds(1)
+        lastFailure = nil
         for member in members { member.lineOpened() }
         kick()
     }

@@ -170,7 +170,12 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
 
     public func start() {
         link.register(self)
-        if link.isReady { coordinatorReady() } else { events.stateChanged(.unknown, "waiting for the ZigBee coordinator") }
+        if link.isReady {
+            coordinatorReady()
+            link.pump()  // the reporting requests coordinatorReady may have queued
+        } else {
+            events.stateChanged(.unknown, "waiting for the ZigBee coordinator")
+        }
     }
 
     public func stop() { link.unregister(self) }
@@ -253,7 +258,9 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
 
     /// Binds each cluster that has properties with `reporting` to the coordinator and sends
     /// one Configure Reporting per cluster with their records. Once per time the device (or
-    /// the coordinator) comes up; a refusal is counted and logged, polling goes on.
+    /// the coordinator) comes up; a refusal is counted and logged, polling goes on. Only
+    /// queued here: this runs inside the link's pump (which writes the queue when its events
+    /// are handled) or from `start`, which pumps after it.
     private func requestReporting() {
         guard !reportingRequested, link.isReady else { return }
         reportingRequested = true
@@ -274,10 +281,11 @@ public final class ZigbeeDeviceDriver: DeviceDriver {
                                                                          cluster: visitor.cluster)] = "configure reporting of " + what
             } catch {
                 counters.deviceErrors += 1
+                // Asked again at the next join or coordinator start.
+                reportingRequested = false
                 events.log("zigbee device \(ieee.description): cannot ask for reports of \(what): \(error.description)")
             }
         }
-        link.pump()
     }
 
     func attribute(_ report: ZigbeeAttributeReport) {

@@ -42,8 +42,18 @@ import Testing
         #expect(try look(#"{"a": 1}"#, ["ab"]) == nil)
     }
 
-    @Test func theFirstOfDuplicateKeysIsTaken() throws {
-        #expect(try look(#"{"t": 1, "t": 2}"#, ["t"]) == .integer(1))
+    @Test func aDuplicateKeyOnThePathIsTheTreeReadersError() {
+        let cases: [(String, [String])] = [
+            (#"{"t": 1, "t": 2}"#, ["t"]),
+            (#"{"env": {"t": 1, "h": 2, "t": 3}}"#, ["env", "t"]),
+            ("{\"env\": {},\n \"env\": 1}", ["env", "t"]),
+        ]
+        for (text, path) in cases {
+            var lookupError: DocumentError? = nil
+            do { _ = try look(text, path) } catch { lookupError = error }
+            #expect(lookupError != nil, "accepted: \(text)")
+            #expect(summary(lookupError) == summary(jsonError(text)))
+        }
     }
 
     @Test(arguments: [

@@ -195,6 +195,19 @@ import Testing
         #expect(reported("meter-b") == .double(23.0))
         #expect(device("meter-a")?.twin.state == .online)
         #expect((device("meter-silent")?.driver.counters.timeouts ?? 0) >= 1)
+
+        // Once the devices at 9600 baud are gone, the port is free for the one that wanted
+        // 19200 (at slave 1 now): it opens the line at its own settings and reads.
+        let fast = try #require(config.devices.specs.first { $0.name == "meter-fast" })
+        let retuned = try ConfigDecoder.decode(
+            try YAMLReader().parseDocument(text.replacingOccurrences(of: "slaveID: 3", with: "slaveID: 1"), file: "kinglet.yaml"),
+            file: "kinglet.yaml", defaultNodeName: "edge-1").devices.specs.first { $0.name == "meter-fast" }
+        harness.manager.apply([fast])
+        try harness.run { device("meter-a") == nil }
+        harness.manager.apply([try #require(retuned)])
+        try harness.run { reported("meter-fast") == .double(23.0) }
+        #expect(reported("meter-fast") == .double(23.0))
+        #expect(device("meter-fast")?.twin.state == .online)
     }
 }
 
