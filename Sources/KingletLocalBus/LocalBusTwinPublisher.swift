@@ -81,9 +81,32 @@ final class LocalBusTwinPublisher {
             || entry.name != device.spec.name {
             reset(entry, for: device)
         }
-        // At the end of this turn of the loop: properties read together (one MQTT payload,
-        // one Modbus poll round) go out in one message.
-        schedule(entry, at: loop.now)
+        // At the end of this turn of the loop when something can go out now: properties read
+        // together (one MQTT payload, one Modbus poll round) go out in one message. A reading
+        // held back by its reportCycle only moves the timer earlier if it has to: readings
+        // at 10 Hz with a 1 s cycle must not cost a wake-up each.
+        if let when = nextFlush(entry, device) { schedule(entry, at: when) }
+    }
+
+    /// When `entry` next needs a flush: now for a new state, a changed delta or a reading
+    /// its cycle allows; else when the first held-back reading may go out; nil for nothing.
+    private func nextFlush(_ entry: Entry, _ device: DeviceManager.ManagedDevice) -> Instant? {
+        let twin = device.twin
+        let now = loop.now
+        guard twin.properties.count == entry.sentAt.count else { return now }
+        if twin.state != .unknown && entry.sentState != twin.state { return now }
+        var earliest: Instant? = nil
+        for index in twin.properties.indices {
+            if twin.properties[index].desired != nil || entry.deltaSent[index] != nil,
+               deltaValue(entry, device.spec, twin, index) != entry.deltaSent[index] {
+                return now
+            }
+            guard isFresh(entry, twin, index) else { continue }
+            let allowed = entry.nextAllowed[index]
+            if allowed <= now { return now }
+            if earliest.map({ allowed < $0 }) ?? true { earliest = allowed }
+        }
+        return earliest
     }
 
     private func schedule(_ entry: Entry, at instant: Instant) {
