@@ -23,7 +23,6 @@ final class BoardDevices {
     private let log: AgentLog
     private var configSpecs: [DeviceSpec]
     private(set) var relaySpecs: [String: DeviceSpec] = [:]
-    private var unsaved = Set<String>()
     private var saveTimer: TimerHandle?
     private var saveSoon: () -> Void = {}
     private var writer = JSONWriter(capacity: 4096)
@@ -61,7 +60,7 @@ final class BoardDevices {
         makeDriver = { [self] spec, events in self.makeDriver(spec: spec, events: events) }
         manager.log = { message in log.info(message) }
         manager.twinChanged = { [self] device in
-            self.unsaved.insert(device.spec.uid)
+            device.twinUnsaved = true
             self.scheduleSave()
             // The local bus's $hw topics see every twin change (docs/devices.md).
             localBus?.twinChanged(device)
@@ -251,8 +250,10 @@ final class BoardDevices {
     }
 
     private func saveTwins() {
-        for uid in unsaved {
-            guard let device = manager.devices[uid], cache.contains(uid: uid) else { continue }
+        for device in manager.devices.values where device.twinUnsaved {
+            device.twinUnsaved = false
+            let uid = device.spec.uid
+            guard cache.contains(uid: uid) else { continue }
             writer.reset()
             writer.beginObject()
             DeviceDocuments.writeStatusMembers(device.twin, spec: device.spec, to: &writer, scratch: &scratch)
@@ -263,7 +264,6 @@ final class BoardDevices {
                 log.error("cannot cache the twin of device \(device.spec.fullName): \(error.description)")
             }
         }
-        unsaved.removeAll(keepingCapacity: true)
     }
 
     static func isFromConfig(_ uid: String) -> Bool { uid.hasPrefix("device-") }

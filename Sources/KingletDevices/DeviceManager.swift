@@ -13,6 +13,9 @@ public final class DeviceManager {
         var timer: TimerHandle?
         /// Made once: rescheduling the same closure allocates nothing.
         var tick: () -> Void = {}
+        /// For the owner: the twin changed since the owner last kept it (a flag, where a
+        /// set of uids would hash one per reading).
+        public var twinUnsaved = false
 
         init(spec: DeviceSpec, driver: any DeviceDriver, events: DeviceDriverEvents, now: Instant) {
             self.spec = spec
@@ -215,9 +218,8 @@ public final class DeviceManager {
         device.twin.properties[index].reported = value
         device.twin.properties[index].reportedAt = now
         device.twin.lastOnlineAt = now
-        let property = device.spec.properties[index]
         if device.twin.properties[index].awaitingConfirmation, let text = device.twin.properties[index].desired,
-           let desired = DeviceValue.parse(text, as: property.type) {
+           let desired = DeviceValue.parse(text, as: device.spec.properties[index].type) {
             if value.confirms(desired) {
                 device.twin.properties[index].awaitingConfirmation = false
                 device.twin.properties[index].observedDesired = text

@@ -149,4 +149,36 @@ import Testing
         #expect(replugged?["boiler-1"]?["state"] as? String == "online")
         #expect(agent.process.isRunning, "the agent survived every fault")
     }
+
+    /// Twins live in the cache file: an agent stopped and started again, with its devices
+    /// silent meanwhile, shows the readings and confirmed desired values it had.
+    @Test func twinsSurviveAnAgentRestart() throws {
+        let bench = try DeviceBench()
+        defer { bench.stop() }
+        let board = try TemporaryBoard(node: "edge-twins", extraConfig: try bench.devicesConfig())
+        defer { board.remove() }
+        let first = AgentProcess(["run", "--config", board.configPath])
+        try first.start()
+        defer { _ = first.finish(within: 0) }
+        let before = DevicesEndToEndTests.waitFor(board.socket, within: 60) { devices in
+            DevicesEndToEndTests.reported(devices["boiler-1"], "temperature") != nil
+                && DevicesEndToEndTests.observedDesired(devices["boiler-1"], "setpoint") == "22.5"
+                && DevicesEndToEndTests.reported(devices["greenhouse"], "temperature") != nil
+        }
+        first.process.terminate()  // SIGTERM: a clean stop keeps the twins
+        #expect(first.finish(within: 15)?.status == 0)
+        bench.stop()  // no device answers any more
+
+        let second = AgentProcess(["run", "--config", board.configPath])
+        try second.start()
+        defer { _ = second.finish(within: 0) }
+        let after = DevicesEndToEndTests.waitFor(board.socket, within: 30) { $0["boiler-1"] != nil && $0["greenhouse"] != nil }
+        for (name, property) in [("boiler-1", "temperature"), ("greenhouse", "temperature")] {
+            let value = DevicesEndToEndTests.reported(before?[name], property)
+            #expect(value != nil)
+            #expect(DevicesEndToEndTests.reported(after?[name], property) == value, "\(name).\(property) after the restart")
+        }
+        #expect(DevicesEndToEndTests.observedDesired(after?["boiler-1"], "setpoint") == "22.5")
+    }
 }
+
