@@ -77,87 +77,33 @@ extension JSONParser {
     }
 
     private mutating func skimObject(path: [String], level: Int, step: String?, result: inout Value?) throws(DocumentError) {
-        try enterContainer()
-        offset += 1 // '{'
-        skipWhitespace()
-        if offset < input.count && input[offset] == ASCII.closeBrace {
-            offset += 1
-            depth -= 1
-            return
-        }
+        guard try openContainer(closedBy: ASCII.closeBrace) else { return }
         var afterComma = false
         var stepAt: SourcePosition? = nil
-        while true {
-            guard offset < input.count, input[offset] == ASCII.quote else {
-                throw error((afterComma ? "expected a string key after ','" : "expected a string key or '}'") + ", found " + found())
-            }
+        repeat {
+            try expectKey(afterComma: afterComma)
             let keyPosition = position
             let key = try scanString()
             let matches = step.map { keyEquals(key, $0) } ?? false
             if matches, let step {
-                if let first = stepAt {
-                    throw error("duplicate key " + ByteDescriptions.quoted(step) + " (first at "
-                        + String(first.line) + ":" + String(first.column) + ")", at: keyPosition)
-                }
+                if let first = stepAt { throw duplicateKey(step, first: first, at: keyPosition) }
                 stepAt = keyPosition
             }
-            skipWhitespace()
-            guard offset < input.count, input[offset] == ASCII.colon else {
-                throw error("expected ':' after object key, found " + found())
-            }
-            offset += 1
-            skipWhitespace()
+            try expectColon()
             try skimValue(after: " after ':'", path: path, level: level + 1, onPath: matches, result: &result)
-            skipWhitespace()
-            guard offset < input.count else {
-                throw error("expected ',' or '}' after object member, found end of input")
-            }
-            switch input[offset] {
-            case ASCII.comma:
-                offset += 1
-                skipWhitespace()
-                afterComma = true
-            case ASCII.closeBrace:
-                offset += 1
-                depth -= 1
-                return
-            default:
-                throw error("expected ',' or '}' after object member, found " + found())
-            }
-        }
+            afterComma = true
+        } while try continueContainer(closedBy: ASCII.closeBrace)
     }
 
     private mutating func skimArray(path: [String], level: Int, index wanted: Int?, result: inout Value?) throws(DocumentError) {
-        try enterContainer()
-        offset += 1 // '['
-        skipWhitespace()
-        if offset < input.count && input[offset] == ASCII.closeBracket {
-            offset += 1
-            depth -= 1
-            return
-        }
+        guard try openContainer(closedBy: ASCII.closeBracket) else { return }
         var context = ""
         var index = 0
-        while true {
+        repeat {
             try skimValue(after: context, path: path, level: level + 1, onPath: index == wanted, result: &result)
             index += 1
-            skipWhitespace()
-            guard offset < input.count else {
-                throw error("expected ',' or ']' after array element, found end of input")
-            }
-            switch input[offset] {
-            case ASCII.comma:
-                offset += 1
-                skipWhitespace()
-                context = " after ','"
-            case ASCII.closeBracket:
-                offset += 1
-                depth -= 1
-                return
-            default:
-                throw error("expected ',' or ']' after array element, found " + found())
-            }
-        }
+            context = " after ','"
+        } while try continueContainer(closedBy: ASCII.closeBracket)
     }
 
     private func keyEquals(_ key: (bytes: Range<Int>, decoded: Bool), _ name: String) -> Bool {

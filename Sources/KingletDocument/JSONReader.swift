@@ -143,83 +143,93 @@ struct JSONParser {
 
     mutating func parseObject() throws(DocumentError) -> Node {
         let start = position
-        try enterContainer()
-        offset += 1 // '{'
         var members = MemberList()
-        skipWhitespace()
-        if offset < input.count && input[offset] == ASCII.closeBrace {
-            offset += 1
-            depth -= 1
-            return Node(.object([]), at: start)
-        }
+        guard try openContainer(closedBy: ASCII.closeBrace) else { return Node(.object([]), at: start) }
         var afterComma = false
-        while true {
-            guard offset < input.count, input[offset] == ASCII.quote else {
-                throw error((afterComma ? "expected a string key after ','" : "expected a string key or '}'") + ", found " + found())
-            }
+        repeat {
             let keyPosition = position
-            let key = try parseString()
-            skipWhitespace()
-            guard offset < input.count, input[offset] == ASCII.colon else {
-                throw error("expected ':' after object key, found " + found())
-            }
-            offset += 1
-            skipWhitespace()
+            let key = try parseString(asKeyAfterComma: afterComma)
+            try expectColon()
             let value = try parseValue(after: " after ':'")
             if let first = members.add(Member(key: key, keyPosition: keyPosition, node: value)) {
-                throw error("duplicate key " + ByteDescriptions.quoted(key) + " (first at "
-                    + String(first.keyPosition.line) + ":" + String(first.keyPosition.column) + ")", at: keyPosition)
+                throw duplicateKey(key, first: first.keyPosition, at: keyPosition)
             }
-            skipWhitespace()
-            guard offset < input.count else {
-                throw error("expected ',' or '}' after object member, found end of input")
-            }
-            switch input[offset] {
-            case ASCII.comma:
-                offset += 1
-                skipWhitespace()
-                afterComma = true
-            case ASCII.closeBrace:
-                offset += 1
-                depth -= 1
-                return Node(.object(members.members), at: start)
-            default:
-                throw error("expected ',' or '}' after object member, found " + found())
-            }
-        }
+            afterComma = true
+        } while try continueContainer(closedBy: ASCII.closeBrace)
+        return Node(.object(members.members), at: start)
     }
 
     mutating func parseArray() throws(DocumentError) -> Node {
         let start = position
-        try enterContainer()
-        offset += 1 // '['
         var items: [Node] = []
+        guard try openContainer(closedBy: ASCII.closeBracket) else { return Node(.array([]), at: start) }
+        var context = ""
+        repeat {
+            items.append(try parseValue(after: context))
+            context = " after ','"
+        } while try continueContainer(closedBy: ASCII.closeBracket)
+        return Node(.array(items), at: start)
+    }
+
+    // MARK: Container punctuation (shared with the path lookup)
+
+    /// Enters the object or array whose opening bracket is at the current offset. False
+    /// for an empty one (its closing bracket read and the level left again).
+    mutating func openContainer(closedBy close: UInt8) throws(DocumentError) -> Bool {
+        try enterContainer()
+        offset += 1 // '{' or '['
         skipWhitespace()
-        if offset < input.count && input[offset] == ASCII.closeBracket {
+        guard offset < input.count && input[offset] == close else { return true }
+        offset += 1
+        depth -= 1
+        return false
+    }
+
+    /// After a member or element: true when a ',' announces another (read, and the space
+    /// after it), false at the closing bracket (read, and the level left).
+    mutating func continueContainer(closedBy close: UInt8) throws(DocumentError) -> Bool {
+        let what = close == ASCII.closeBrace ? "expected ',' or '}' after object member" : "expected ',' or ']' after array element"
+        skipWhitespace()
+        guard offset < input.count else { throw error(what + ", found end of input") }
+        switch input[offset] {
+        case ASCII.comma:
+            offset += 1
+            skipWhitespace()
+            return true
+        case close:
             offset += 1
             depth -= 1
-            return Node(.array([]), at: start)
+            return false
+        default:
+            throw error(what + ", found " + found())
         }
-        var context = ""
-        while true {
-            items.append(try parseValue(after: context))
-            skipWhitespace()
-            guard offset < input.count else {
-                throw error("expected ',' or ']' after array element, found end of input")
-            }
-            switch input[offset] {
-            case ASCII.comma:
-                offset += 1
-                skipWhitespace()
-                context = " after ','"
-            case ASCII.closeBracket:
-                offset += 1
-                depth -= 1
-                return Node(.array(items), at: start)
-            default:
-                throw error("expected ',' or ']' after array element, found " + found())
-            }
+    }
+
+    /// Checks that an object key starts at the current offset.
+    func expectKey(afterComma: Bool) throws(DocumentError) {
+        guard offset < input.count, input[offset] == ASCII.quote else {
+            throw error((afterComma ? "expected a string key after ','" : "expected a string key or '}'") + ", found " + found())
         }
+    }
+
+    mutating func parseString(asKeyAfterComma afterComma: Bool) throws(DocumentError) -> String {
+        try expectKey(afterComma: afterComma)
+        return try parseString()
+    }
+
+    /// The ':' after a key, and the space around it.
+    mutating func expectColon() throws(DocumentError) {
+        skipWhitespace()
+        guard offset < input.count, input[offset] == ASCII.colon else {
+            throw error("expected ':' after object key, found " + found())
+        }
+        offset += 1
+        skipWhitespace()
+    }
+
+    func duplicateKey(_ key: String, first: SourcePosition, at position: SourcePosition) -> DocumentError {
+        error("duplicate key " + ByteDescriptions.quoted(key) + " (first at " + String(first.line) + ":" + String(first.column) + ")",
+              at: position)
     }
 }
 
