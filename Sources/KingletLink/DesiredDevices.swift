@@ -6,24 +6,11 @@ import KingletPod
 extension DesiredMessages {
     /// `desired/devices/<uid>`: one Device with its DeviceModel, checked and decoded.
     public static func device(_ payload: [UInt8], topicUID: String) -> Result<DeviceSpec, PayloadRejection> {
-        let object: ObjectReader
-        switch envelope(payload) {
-        case .success(let value): object = value
-        case .failure(let rejection): return .failure(rejection)
-        }
-        do throws(DocumentError) {
-            let uid: String
-            let hash: UInt64
-            switch try identity(object, topicUID: topicUID) {
-            case .success(let value): (uid, hash) = value
-            case .failure(let rejection): return .failure(rejection)
-            }
+        keyedMessage(payload, topicUID: topicUID) { object, uid, hash throws(DocumentError) in
             guard let device = object.field("device"), let model = object.field("model") else {
                 return .failure(PayloadRejection(.missingField, "device or model is missing"))
             }
             return .success(try DeviceDecoder.decode(device: device, model: model, uid: uid, specHash: hash, sourceJSON: payload))
-        } catch {
-            return .failure(PayloadRejection(error.message == "required field is missing" ? .missingField : .invalid, error.description))
         }
     }
 }

@@ -63,18 +63,7 @@ public enum DesiredMessages {
     static let maxDepth = 48
 
     public static func pod(_ payload: [UInt8], topicUID: String) -> Result<DesiredPodMessage, PayloadRejection> {
-        let object: ObjectReader
-        switch envelope(payload) {
-        case .success(let value): object = value
-        case .failure(let rejection): return .failure(rejection)
-        }
-        do throws(DocumentError) {
-            let uid: String
-            let hash: UInt64
-            switch try identity(object, topicUID: topicUID) {
-            case .success(let value): (uid, hash) = value
-            case .failure(let rejection): return .failure(rejection)
-            }
+        keyedMessage(payload, topicUID: topicUID) { object, uid, hash throws(DocumentError) in
             guard let podField = object.field("pod") else { return .failure(PayloadRejection(.missingField, "pod is missing")) }
             var pod = try PodDecoder.decode(podField.node, file: "desired/pods/" + uid)
             if !pod.metadata.uid.isEmpty && pod.metadata.uid != uid {
@@ -105,6 +94,26 @@ public enum DesiredMessages {
                 }
             }
             return .success(DesiredPodMessage(uid: uid, specHash: hash, pod: pod, podJSON: writer.bytes, files: files))
+        }
+    }
+
+    /// A message kept under its uid (a pod, a device): the envelope read, its `uid` checked
+    /// against the topic's, then `body` on the object; a document error becomes a rejection
+    /// (a missing required field, or an invalid payload).
+    static func keyedMessage<Message>(
+        _ payload: [UInt8], topicUID: String,
+        _ body: (ObjectReader, String, UInt64) throws(DocumentError) -> Result<Message, PayloadRejection>
+    ) -> Result<Message, PayloadRejection> {
+        let object: ObjectReader
+        switch envelope(payload) {
+        case .success(let value): object = value
+        case .failure(let rejection): return .failure(rejection)
+        }
+        do throws(DocumentError) {
+            switch try identity(object, topicUID: topicUID) {
+            case .success(let (uid, hash)): return try body(object, uid, hash)
+            case .failure(let rejection): return .failure(rejection)
+            }
         } catch {
             return .failure(PayloadRejection(error.message == "required field is missing" ? .missingField : .invalid, error.description))
         }
