@@ -119,6 +119,12 @@ public final class BLEControllerLink {
     func register(_ driver: BLEDeviceDriver) {
         if !listeners.contains(where: { $0 === driver }) { listeners.append(driver) }
         if let key = driver.bindKey { try? decoder.setBindKey(key, for: driver.address) }
+        listenedAddressesChanged()
+    }
+
+    private func listenedAddressesChanged() {
+        scanner.listen(only: listeners.map { $0.address }, now: loop.now)
+        pump()
     }
 
     /// Queues a GATT write session for an actuator's desired value.
@@ -135,6 +141,7 @@ public final class BLEControllerLink {
         gatt.forget(driver)
         listeners.removeAll { $0 === driver }
         decoder.removeBindKey(for: driver.address)
+        listenedAddressesChanged()
     }
 
     private func pump() {
@@ -146,7 +153,7 @@ public final class BLEControllerLink {
             case .ready:
                 ready = true
                 lastProblem = ""
-                log("BLE controller on \(line.path) is scanning")
+                log("BLE controller on \(line.path) is scanning (\(filterDescription))")
                 for listener in listeners { listener.controllerReady() }
             case .advertisement(let report):
                 // Only devices someone listens for are decoded: the rest cost one compare.
@@ -175,6 +182,12 @@ public final class BLEControllerLink {
         var next = scanner.nextDeadline
         if let session = gatt.nextDeadline, next.map({ session < $0 }) ?? true { next = session }
         deadline.arm(at: next)
+    }
+
+    private var filterDescription: String {
+        if scanner.scanFilterPolicy == 1 { return "its filter accept list passes \(listeners.count) devices" }
+        guard let size = scanner.controller.filterAcceptListSize else { return "no filter accept list" }
+        return "every advertisement read: its filter accept list holds \(size) entries, 2 per device"
     }
 
     private func note(_ message: String) {

@@ -76,6 +76,8 @@ public struct BLEControllerInfo: Equatable, Sendable {
     public var manufacturer: UInt16?
     public var aclPacketLength = 0
     public var aclPackets = 0
+    /// Entries the controller's Filter Accept List holds; nil until asked.
+    public var filterAcceptListSize: Int?
 }
 
 public struct BLEScannerCounters: Equatable, Sendable {
@@ -133,6 +135,18 @@ public final class BLEScanner {
     private var events: [BLEScannerEvent] = []
     private var eventHead = 0
 
+    // The Filter Accept List: the controller passes on only the advertisements of the
+    // addresses the owner listens for, so the others cost neither UART bytes nor wake-ups.
+    private var listenedAddresses: [BLEAddress]? = nil
+    /// The filter policy the controller scans with now.
+    public private(set) var scanFilterPolicy: UInt8 = 0
+    private var acceptListStale = false
+    /// Commands of an accept list update still to complete: the scan pauses they include
+    /// are the scanner's own, not the owner's stop and resume.
+    private var acceptListCommandsLeft = 0
+    /// Cleared when the controller refuses a list command: it then scans without the list.
+    private var acceptListUsable = true
+
     public init(configuration: BLEScannerConfiguration = BLEScannerConfiguration()) throws(BLEScannerError) {
         if let problem = configuration.problem { throw problem }
         self.configuration = configuration
@@ -159,9 +173,17 @@ public final class BLEScanner {
             .readBDAddr,
             .readLocalVersion,
             .leReadBufferSize,
-            .leSetScanParameters(configuration.scan),
-            .leSetScanEnable(enable: true, filterDuplicates: configuration.filterDuplicates),
         ]
+        // The list survives no Reset: bring-up fills it before scanning starts.
+        scanFilterPolicy = 0
+        acceptListCommandsLeft = 0
+        acceptListStale = false
+        if listenedAddresses != nil && acceptListUsable {
+            bringUp.append(.leReadFilterAcceptListSize)
+            acceptListStale = true
+        } else {
+            bringUp += scanStart(policy: 0)
+        }
         reader.reset()
         pump(now: now)
     }
@@ -174,6 +196,16 @@ public final class BLEScanner {
     public func resumeScanning(now: Instant) throws(BLEScannerError) {
         guard state == .stopped else { throw .notReady(state) }
         enqueue(.leSetScanEnable(enable: true, filterDuplicates: configuration.filterDuplicates), now: now)
+    }
+
+    /// Asks the controller to pass on only these addresses' advertisements (nil: every one),
+    /// through its Filter Accept List (both address types of each address). When the list
+    /// cannot hold them all, or the controller refuses it, every advertisement comes as before.
+    public func listen(only addresses: [BLEAddress]?, now: Instant) {
+        guard addresses != listenedAddresses else { return }
+        listenedAddresses = addresses
+        acceptListStale = true
+        pump(now: now)
     }
 
     /// Starts an LE connection; `.connected` or `.connectionFailed` follows.
@@ -256,6 +288,7 @@ public final class BLEScanner {
     }
 
     public var commandOutstanding: HCIOpcode? { outstanding?.command.opcode }
+    var commandOutstandingCommand: HCICommand? { outstanding?.command }
 
     // MARK: Internals
 
@@ -266,6 +299,9 @@ public final class BLEScanner {
 
     private func pump(now: Instant) {
         guard outstanding == nil, commandCredits > 0 else { return }
+        if acceptListStale, acceptListCommandsLeft == 0, queued.isEmpty, state == .scanning || state == .stopped {
+            planAcceptListUpdate()
+        }
         let command: HCICommand
         if state == .initializing {
             guard !bringUp.isEmpty else { return }
@@ -279,6 +315,56 @@ public final class BLEScanner {
         outstanding = (command, now.advanced(by: configuration.commandTimeout))
         outgoing.append(command.h4Bytes)
         counters.commandsSent += 1
+    }
+
+    /// Scan parameters with this filter policy, then scanning on.
+    private func scanStart(policy: UInt8) -> [HCICommand] {
+        var scan = configuration.scan
+        scan.filterPolicy = policy
+        return [.leSetScanParameters(scan), .leSetScanEnable(enable: true, filterDuplicates: configuration.filterDuplicates)]
+    }
+
+    /// The list's entries for the listened addresses, or nil when the list cannot be used.
+    private func acceptListEntries() -> [(BLEAddressType, BLEAddress)]? {
+        guard acceptListUsable, let addresses = listenedAddresses, let size = controller.filterAcceptListSize else { return nil }
+        var entries: [(BLEAddressType, BLEAddress)] = []
+        for (index, address) in addresses.enumerated() where !addresses[..<index].contains(address) {
+            // A Device names an address, not its type: a sensor may advertise from either.
+            entries.append((.publicDevice, address))
+            entries.append((.randomDevice, address))
+        }
+        return entries.count <= size ? entries : nil
+    }
+
+    /// The list and the filter policy, after bring-up: scanning pauses while they change,
+    /// since the controller refuses both while a scan uses the list (Core Vol 4 Part E §7.8.10,
+    /// §7.8.15, §7.8.16).
+    private func planAcceptListUpdate() {
+        acceptListStale = false
+        if acceptListUsable, listenedAddresses != nil, controller.filterAcceptListSize == nil {
+            queued.append(.leReadFilterAcceptListSize)
+            acceptListCommandsLeft = 1
+            acceptListStale = true
+            return
+        }
+        let entries = acceptListEntries()
+        let policy: UInt8 = entries == nil ? 0 : 1
+        if policy == 0 && scanFilterPolicy == 0 { return }
+        var commands: [HCICommand] = []
+        let scanning = state == .scanning
+        if scanning { commands.append(.leSetScanEnable(enable: false, filterDuplicates: false)) }
+        commands += acceptListFill(entries)
+        var scan = configuration.scan
+        scan.filterPolicy = policy
+        commands.append(.leSetScanParameters(scan))
+        if scanning { commands.append(.leSetScanEnable(enable: true, filterDuplicates: configuration.filterDuplicates)) }
+        queued.insert(contentsOf: commands, at: 0)
+        acceptListCommandsLeft = commands.count
+    }
+
+    private func acceptListFill(_ entries: [(BLEAddressType, BLEAddress)]?) -> [HCICommand] {
+        guard let entries else { return [] }
+        return [.leClearFilterAcceptList] + entries.map { .leAddDeviceToFilterAcceptList($0.0, $0.1) }
     }
 
     private func handle(event: HCIEvent, now: Instant) {
@@ -345,7 +431,24 @@ public final class BLEScanner {
     private func completed(_ command: HCICommand, returnParameters: [UInt8], now: Instant) {
         var c = BLEByteCursor(returnParameters)
         _ = c.u8() // status, already checked
+        let ownPause = acceptListCommandsLeft > 0
+        if ownPause { acceptListCommandsLeft -= 1 }
         switch command {
+        case .leReadFilterAcceptListSize:
+            guard let size = c.u8() else {
+                acceptListUsable = false
+                return fail(.malformedReturnParameters(command.opcode), command: command, now: now)
+            }
+            controller.filterAcceptListSize = Int(size)
+            if state == .initializing {
+                acceptListStale = false
+                let entries = acceptListEntries()
+                bringUp += acceptListFill(entries) + scanStart(policy: entries == nil ? 0 : 1)
+            }
+        case .leSetScanParameters(let scan):
+            scanFilterPolicy = scan.filterPolicy
+        case .leSetScanEnable where ownPause && state != .initializing:
+            break
         case .readBDAddr:
             guard let raw = c.take(6), let address = BLEAddress(hciBytes: raw) else {
                 return fail(.malformedReturnParameters(command.opcode), command: command, now: now)
@@ -385,8 +488,8 @@ public final class BLEScanner {
                 state = .stopped
                 push(.scanningStopped)
             }
-        case .leCreateConnectionCancel, .reset, .setEventMask, .leSetEventMask, .leSetScanParameters,
-             .leCreateConnection, .disconnect:
+        case .leCreateConnectionCancel, .reset, .setEventMask, .leSetEventMask,
+             .leCreateConnection, .disconnect, .leClearFilterAcceptList, .leAddDeviceToFilterAcceptList:
             break
         }
     }
@@ -400,6 +503,23 @@ public final class BLEScanner {
     private func fail(_ error: BLEScannerError, command: HCICommand, now: Instant) {
         counters.commandFailures += 1
         push(.failed(error))
+        switch command {
+        case .leReadFilterAcceptListSize, .leClearFilterAcceptList, .leAddDeviceToFilterAcceptList:
+            acceptListUsable = false
+        case .leSetScanParameters(let scan) where scan.filterPolicy != 0:
+            acceptListUsable = false
+        default:
+            break
+        }
+        if acceptListCommandsLeft > 0 && state != .initializing {
+            // The update stopped half-way, maybe with scanning paused: start over from
+            // Reset, this time without the list.
+            queued.removeFirst(min(acceptListCommandsLeft - 1, queued.count))
+            acceptListCommandsLeft = 0
+            state = .waitingToRetry
+            retryAt = now.advanced(by: configuration.retryDelay)
+            return
+        }
         if case .leCreateConnection(let parameters) = command {
             var status = HCIStatus(code: 0x1F) // unspecified: the controller never answered
             if case .commandFailed(_, let reported) = error { status = reported }

@@ -26,6 +26,10 @@ public struct HCIOpcode: Hashable, Sendable, CustomStringConvertible {
     public static let leSetScanEnable = HCIOpcode(ogf: 0x08, ocf: 0x000C)
     public static let leCreateConnection = HCIOpcode(ogf: 0x08, ocf: 0x000D)
     public static let leCreateConnectionCancel = HCIOpcode(ogf: 0x08, ocf: 0x000E)
+    /// The Filter Accept List (called White List before Core 5.3), §7.8.14 to §7.8.16.
+    public static let leReadFilterAcceptListSize = HCIOpcode(ogf: 0x08, ocf: 0x000F)
+    public static let leClearFilterAcceptList = HCIOpcode(ogf: 0x08, ocf: 0x0010)
+    public static let leAddDeviceToFilterAcceptList = HCIOpcode(ogf: 0x08, ocf: 0x0011)
 
     public var description: String {
         switch self {
@@ -42,6 +46,9 @@ public struct HCIOpcode: Hashable, Sendable, CustomStringConvertible {
         case .leSetScanEnable: return "HCI_LE_Set_Scan_Enable"
         case .leCreateConnection: return "HCI_LE_Create_Connection"
         case .leCreateConnectionCancel: return "HCI_LE_Create_Connection_Cancel"
+        case .leReadFilterAcceptListSize: return "HCI_LE_Read_Filter_Accept_List_Size"
+        case .leClearFilterAcceptList: return "HCI_LE_Clear_Filter_Accept_List"
+        case .leAddDeviceToFilterAcceptList: return "HCI_LE_Add_Device_To_Filter_Accept_List"
         default: return "HCI opcode 0x" + BLEHex.byte(UInt8(rawValue >> 8)) + BLEHex.byte(UInt8(rawValue & 0xFF))
         }
     }
@@ -63,7 +70,8 @@ public struct HCIScanParameters: Equatable, Sendable {
     public var window: UInt16
     /// 0x00 public, 0x01 random, 0x02/0x03 resolvable private with fallback.
     public var ownAddressType: UInt8
-    /// 0x00 accept all advertisements (except directed ones not to us).
+    /// 0x00 accept all advertisements (except directed ones not to us); 0x01 only those from
+    /// devices on the Filter Accept List.
     public var filterPolicy: UInt8
 
     public init(scanType: HCIScanType = .passive, interval: UInt16 = 0x0010, window: UInt16 = 0x0010,
@@ -116,6 +124,9 @@ public enum HCICommand: Equatable, Sendable {
     case leCreateConnection(HCIConnectionParameters)
     case leCreateConnectionCancel
     case disconnect(handle: UInt16, reason: UInt8)
+    case leReadFilterAcceptListSize
+    case leClearFilterAcceptList
+    case leAddDeviceToFilterAcceptList(BLEAddressType, BLEAddress)
 
     /// Event mask bits this host needs (Core Vol 4 Part E §7.3.1): Disconnection Complete
     /// (bit 4), Hardware Error (bit 15), LE Meta (bit 61).
@@ -139,14 +150,21 @@ public enum HCICommand: Equatable, Sendable {
         case .leCreateConnection: return .leCreateConnection
         case .leCreateConnectionCancel: return .leCreateConnectionCancel
         case .disconnect: return .disconnect
+        case .leReadFilterAcceptListSize: return .leReadFilterAcceptListSize
+        case .leClearFilterAcceptList: return .leClearFilterAcceptList
+        case .leAddDeviceToFilterAcceptList: return .leAddDeviceToFilterAcceptList
         }
     }
 
     public var parameters: [UInt8] {
         var out: [UInt8] = []
         switch self {
-        case .reset, .readBDAddr, .readLocalVersion, .readBufferSize, .leReadBufferSize, .leCreateConnectionCancel:
+        case .reset, .readBDAddr, .readLocalVersion, .readBufferSize, .leReadBufferSize, .leCreateConnectionCancel,
+             .leReadFilterAcceptListSize, .leClearFilterAcceptList:
             break
+        case .leAddDeviceToFilterAcceptList(let type, let address):
+            out.append(type.rawValue)
+            out.append(contentsOf: address.hciBytes)
         case .setEventMask(let mask), .leSetEventMask(let mask):
             out.bleAppendLE64(mask)
         case .leSetScanParameters(let p):

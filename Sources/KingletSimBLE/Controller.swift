@@ -342,7 +342,7 @@ public struct BLEController: Sendable {
                 scanning!.filterDuplicates = duplicates == 1
             } else {
                 scanning = ScanState(filterDuplicates: duplicates == 1, start: clock)
-                log.info("scanning enabled: \(scanParameters.active ? "active" : "passive"), interval \(Double(scanParameters.interval) * 0.625) ms, window \(Double(scanParameters.window) * 0.625) ms, duplicates \(duplicates == 1 ? "filtered" : "reported")")
+                log.info("scanning enabled: \(scanParameters.active ? "active" : "passive"), interval \(Double(scanParameters.interval) * 0.625) ms, window \(Double(scanParameters.window) * 0.625) ms, duplicates \(duplicates == 1 ? "filtered" : "reported"), \(scanParameters.filterPolicy == 1 ? "only the \(filterAcceptList.count) filter accept list entries" : "every advertiser")")
             }
             out.append(HCIEvent.commandComplete(opcode, status: .success))
 

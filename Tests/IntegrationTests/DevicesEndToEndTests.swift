@@ -106,6 +106,9 @@ import Testing
         let boilerTemperature = Double(DevicesEndToEndTests.reported(seen?["boiler-1"], "temperature") ?? "") ?? 0
         #expect((18.0...26.0).contains(boilerTemperature), "the map's sine runs 180..260 at scale 0.1")
         #expect(seen?["boiler-1"]?["state"] as? String == "online")
+        // The BLE controller passes on only the advertisements of the three BLE Devices
+        // (each address as public and as random), not those of the others it hears.
+        #expect(bench.ble.output.contains("only the 6 filter accept list entries"), "the BLE simulator's log: \(bench.ble.output)")
 
         // Desired values: the Modbus setpoint (22.5 °C, raw 225) and pump coil reach the
         // simulator's registers; the ZigBee plug is switched off and reports it back; the BLE
