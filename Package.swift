@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CBluetooth", pkgConfig: "bluez", providers: [.apt(["libbluetooth-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The agent, in the Embedded Swift subset (cross/build lists the same targets).
         .target(name: "KingletCore", dependencies: ["CKingletSystem"]),
@@ -54,6 +55,9 @@ let package = Package(
         // The board's local MQTT broker: MQTT-native devices and KubeEdge's $hw device topics.
         .target(name: "KingletLocalBus", dependencies: ["KingletDevices", "KingletLink", "KingletCore", "KingletDocument"]),
         .target(name: "KingletBLE", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod", "COpenSSL", "CKingletSystem"]),
+        // Container images: an HTTP client on the loop, and the registry pull and image store.
+        .target(name: "KingletHTTP", dependencies: ["KingletCore", "COpenSSL", "CKingletSystem"]),
+        .target(name: "KingletImages", dependencies: ["KingletCore", "KingletDocument", "KingletHTTP", "COpenSSL", "CZlib", "CKingletSystem"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
@@ -136,6 +140,14 @@ let package = Package(
         .testTarget(name: "KingletSimBLETests", dependencies: ["KingletSimBLE", "kinglet-sim"]),
         .testTarget(name: "KingletSimModbusTests", dependencies: ["KingletSimModbus", "CModbus", "kinglet-sim"]),
         .testTarget(name: "KingletCoreTests", dependencies: ["KingletCore", "KingletLoopTesting"]),
+        .testTarget(name: "KingletHTTPTests", dependencies: [
+            "KingletHTTP", "KingletCore", "KingletEpoll", "KingletTestPeers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+        ]),
+        .testTarget(name: "KingletImagesTests", dependencies: [
+            "KingletImages", "KingletHTTP", "KingletCore", "KingletEpoll", "KingletDocument", "KingletTestPeers",
+        ]),
         .testTarget(name: "KingletLoopTestingTests", dependencies: ["KingletLoopTesting", "KingletCore"]),
         .testTarget(name: "KingletEpollTests", dependencies: ["KingletEpoll", "KingletCore", "CKingletSystem"]),
         .testTarget(name: "KingletAgentTests", dependencies: ["KingletAgent", "KingletLocalBus", "KingletDocument"]),

@@ -1,0 +1,6 @@
+/// KingletHTTP: an HTTP/1.1 client on the agent's event loop, for the image registry.
+///
+/// Non-blocking from the first byte: host names resolve on a helper thread (getaddrinfo
+/// would block the loop), TCP connects and TLS (OpenSSL) handshakes proceed on readiness,
+/// and response bodies are handed over in chunks as they arrive, so a 100 MB layer never
+/// holds the loop or the agent's memory.
