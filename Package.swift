@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "KingletBLE", dependencies: ["KingletCore", "KingletDevices", "KingletDocument", "KingletPod", "COpenSSL", "CKingletSystem"]),
         // Container images: an HTTP client on the loop, and the registry pull and image store.
         .target(name: "KingletHTTP", dependencies: ["KingletCore", "COpenSSL", "CKingletSystem"]),
-        .target(name: "KingletImages", dependencies: ["KingletCore", "KingletDocument", "KingletHTTP", "COpenSSL", "CZlib", "CKingletSystem"]),
+        .target(name: "KingletImages", dependencies: ["KingletCore", "KingletDocument", "KingletPod", "KingletHTTP", "COpenSSL", "CZlib", "CKingletSystem"]),
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",

@@ -1,3 +1,4 @@
+import KingletCore
 import KingletDocument
 import KingletPod
 
@@ -85,7 +86,7 @@ public enum DesiredMessages {
                             return .failure(PayloadRejection(.invalid, "files.\(member.key): \(problem)"))
                         }
                         let text = try FieldReader(file.node, path: "files." + member.key + "." + file.key).string()
-                        guard let content = LinkBase64.decode(text) else {
+                        guard let content = Base64.decode(text) else {
                             return .failure(PayloadRejection(.invalid, "files.\(member.key).\(file.key) is not base64"))
                         }
                         entries.append((file.key, content))

@@ -1,3 +1,4 @@
+import KingletCore
 import KingletDocument
 import KingletLink
 import Testing
@@ -130,9 +131,13 @@ import Testing
         #expect((outcomes["notJSON"] ?? 0) > 0 && (outcomes["invalid"] ?? 0) + (outcomes["missingField"] ?? 0) > 0)
     }
 
-    @Test func base64IsStrict() {
-        #expect(LinkBase64.decode("aGk=") == Array("hi".utf8))
-        #expect(LinkBase64.decode("aGk") == nil)
-        #expect(LinkBase64.decode("a=Gk") == nil)
+    @Test func base64DecodingIsStrictAndEncodingRoundTrips() {
+        #expect(Base64.decode("aGk=") == Array("hi".utf8))
+        #expect(Base64.decode("aGk") == nil)
+        #expect(Base64.decode("a=Gk") == nil)
+        for text in ["", "h", "hi", "hi!", "user:pässword"] {
+            #expect(Base64.decode(Base64.encode(Array(text.utf8))) == Array(text.utf8))
+        }
+        #expect(Base64.encode(Array("hi".utf8)) == "aGk=")
     }
 }

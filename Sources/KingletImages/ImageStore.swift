@@ -1,0 +1,224 @@
+import CKingletSystem
+import KingletCore
+import KingletDocument
+import KingletPod
+
+/// The images on the board, under `<state>/images`, content-addressed so images share
+/// what they have in common:
+///
+///     blobs/sha256/<hex>           manifests, indexes and configs, verified
+///     downloads/sha256/<hex>       a layer blob being fetched (kept across restarts: the
+///                                  fetch resumes from its length), removed once unpacked
+///     rootfs/sha256/<config hex>/  an image's root file system, its layers applied in
+///                                  order (staged beside it as <hex>.unpacking and renamed
+///                                  when whole); images with the same config share it
+///     images.json                  which references name which manifests, their layers
+///                                  and sizes, and when each was last used
+///
+/// A root file system is used only once renamed into place, and an image only once its
+/// record is in images.json (written to a temporary file and renamed), so a pull cut short
+/// by `kill -9` leaves leftovers to finish or clean up, never half an image in use.
+/// (Layers are flattened per image for now; one folder per layer, shared by images and
+/// stacked with overlayfs, is the next step.)
+public final class ImageStore {
+    public let root: String
+    public private(set) var images: [StoredImage] = []
+    /// Set when images.json could not be read at start: it was moved aside to
+    /// images.json.corrupt and the store starts empty (images are pulled again as pods
+    /// need them), rather than the agent refusing to start.
+    public private(set) var indexProblem: String?
+
+    public init(root: String) throws(ImageStoreError) {
+        self.root = root
+        for folder in ["blobs/sha256", "downloads/sha256", "rootfs/sha256"] {
+            let path = root + "/" + folder
+            if kinglet_make_folders(path, 0o700) != 0 { throw .system("create \(path)", kinglet_errno()) }
+        }
+        do throws(ImageStoreError) {
+            images = try loadIndex()
+        } catch {
+            guard case .corruptIndex = error else { throw error }
+            indexProblem = error.description + " (moved aside to images.json.corrupt)"
+            _ = rename(indexPath, indexPath + ".corrupt")
+        }
+    }
+
+    public func blobPath(_ digest: ImageDigest) -> String { root + "/blobs/sha256/" + digest.hex }
+    public func downloadPath(_ digest: ImageDigest) -> String { root + "/downloads/sha256/" + digest.hex }
+    public func rootfsPath(_ config: ImageDigest) -> String { root + "/rootfs/sha256/" + config.hex }
+    public func rootfsStagingPath(_ config: ImageDigest) -> String { rootfsPath(config) + ".unpacking" }
+    var indexPath: String { root + "/images.json" }
+
+    public func hasBlob(_ digest: ImageDigest) -> Bool { kinglet_file_exists(blobPath(digest)) != 0 }
+    public func hasRootfs(_ config: ImageDigest) -> Bool { kinglet_file_exists(rootfsPath(config)) != 0 }
+
+    /// The image a reference names, when it has been pulled.
+    public func image(named reference: ImageReference) -> StoredImage? {
+        let name = reference.description
+        return images.first { $0.reference == name }
+    }
+
+    /// Whether a stored image's root file system is in place.
+    public func isComplete(_ image: StoredImage) -> Bool { hasRootfs(image.config) }
+
+    /// Records a pulled image (replacing what the reference named before) and writes the
+    /// index. The manifest, config and layers must be in the store already.
+    public func record(_ image: StoredImage) throws(ImageStoreError) {
+        var updated = images.filter { $0.reference != image.reference }
+        updated.append(image)
+        try writeIndex(updated)
+        images = updated
+    }
+
+    /// Forgets the image a reference names (its blobs and layers stay until collected).
+    public func forget(_ reference: String) throws(ImageStoreError) {
+        let updated = images.filter { $0.reference != reference }
+        guard updated.count != images.count else { return }
+        try writeIndex(updated)
+        images = updated
+    }
+
+    /// Stores a small verified blob (manifest, index, config) under its digest.
+    public func storeBlob(_ bytes: [UInt8], digest: ImageDigest) throws(ImageStoreError) {
+        try writeAtomically(bytes, to: blobPath(digest))
+    }
+
+    /// A stored small blob's bytes.
+    public func readBlob(_ digest: ImageDigest, limit: Int = ImageManifestDocument.maximumSize) throws(ImageStoreError) -> [UInt8] {
+        do {
+            return try WholeFile.read(blobPath(digest), limit: limit)
+        } catch {
+            throw .system("\(error.call) \(blobPath(digest))", error.errno)
+        }
+    }
+
+    // MARK: The index
+
+    func loadIndex() throws(ImageStoreError) -> [StoredImage] {
+        guard kinglet_file_exists(indexPath) != 0 else { return [] }
+        let bytes: [UInt8]
+        do {
+            bytes = try WholeFile.read(indexPath, limit: 16 * 1024 * 1024)
+        } catch {
+            throw .system("\(error.call) \(indexPath)", error.errno)
+        }
+        do throws(DocumentError) {
+            var images: [StoredImage] = []
+            let root = FieldReader(try JSONReader().parseDocument(bytes, file: indexPath), file: indexPath)
+            for item in try root.object().array("images") { images.append(try StoredImage(item)) }
+            return images
+        } catch {
+            throw .corruptIndex(error.description)
+        }
+    }
+
+    func writeIndex(_ images: [StoredImage]) throws(ImageStoreError) {
+        var writer = JSONWriter(capacity: 512 * (images.count + 1))
+        writer.beginObject()
+        writer.key("images")
+        writer.beginArray()
+        for image in images { image.write(to: &writer) }
+        writer.endArray()
+        writer.endObject()
+        try writeAtomically(writer.bytes, to: indexPath)
+    }
+
+    /// Writes `<path>.tmp`, then renames it over `path`: a reader sees the old file or the
+    /// new one, whole.
+    func writeAtomically(_ bytes: [UInt8], to path: String) throws(ImageStoreError) {
+        let temporary = path + ".tmp"
+        _ = unlink(temporary)
+        let fd = kinglet_file_create_exclusive(temporary)
+        if fd < 0 { throw .system("create \(temporary)", kinglet_errno()) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { CKingletSystem.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if written < 0 {
+                if kinglet_errno() == EINTR { continue }
+                let error = kinglet_errno()
+                _ = close(fd)
+                _ = unlink(temporary)
+                throw .system("write \(temporary)", error)
+            }
+            offset += written
+        }
+        _ = close(fd)
+        if rename(temporary, path) != 0 {
+            let error = kinglet_errno()
+            _ = unlink(temporary)
+            throw .system("rename \(temporary)", error)
+        }
+    }
+}
+
+/// One pulled image as images.json keeps it.
+public struct StoredImage: Equatable, Sendable {
+    /// The fully qualified reference it was pulled by (`docker.io/library/busybox:latest`).
+    public var reference: String
+    /// The manifest the reference named when pulled (for an index, the board's entry).
+    public var manifest: ImageDigest
+    public var config: ImageDigest
+    /// The layers' diffIDs, bottom first.
+    public var layers: [ImageDigest]
+    /// The image's size as the registry gives it: config and compressed layers.
+    public var size: Int64
+    /// Seconds since the epoch.
+    public var pulledAt: Int64
+    public var lastUsedAt: Int64
+
+    public init(reference: String, manifest: ImageDigest, config: ImageDigest, layers: [ImageDigest], size: Int64,
+                pulledAt: Int64, lastUsedAt: Int64) {
+        self.reference = reference
+        self.manifest = manifest
+        self.config = config
+        self.layers = layers
+        self.size = size
+        self.pulledAt = pulledAt
+        self.lastUsedAt = lastUsedAt
+    }
+
+    init(_ reader: FieldReader) throws(DocumentError) {
+        let object = try reader.object()
+        reference = try object.requiredString("reference")
+        manifest = try ImageDigest.read(try object.required("manifest"))
+        config = try ImageDigest.read(try object.required("config"))
+        layers = []
+        for item in try object.array("layers") { layers.append(try ImageDigest.read(item)) }
+        size = try object.integer("size") ?? 0
+        pulledAt = try object.integer("pulledAt") ?? 0
+        lastUsedAt = try object.integer("lastUsedAt") ?? pulledAt
+    }
+
+    func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("reference")
+        writer.string(reference)
+        writer.key("manifest")
+        writer.string(manifest.description)
+        writer.key("config")
+        writer.string(config.description)
+        writer.key("layers")
+        writer.beginArray()
+        for layer in layers { writer.string(layer.description) }
+        writer.endArray()
+        writer.key("size")
+        writer.integer(size)
+        writer.key("pulledAt")
+        writer.integer(pulledAt)
+        writer.key("lastUsedAt")
+        writer.integer(lastUsedAt)
+        writer.endObject()
+    }
+}
+
+public enum ImageStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case system(String, Int32)
+    case corruptIndex(String)
+
+    public var description: String {
+        switch self {
+        case .system(let what, let errno): return "\(what): \(String(cString: strerror(errno)))"
+        case .corruptIndex(let why): return "the image index is unreadable: \(why)"
+        }
+    }
+}
