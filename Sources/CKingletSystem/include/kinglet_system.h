@@ -39,6 +39,7 @@
 #include "kinglet_serial.h"
 #include "kinglet_hci.h"
 #include "kinglet_net.h"
+#include "kinglet_resolver.h"
 #include "kinglet_text.h"
 
 #endif
