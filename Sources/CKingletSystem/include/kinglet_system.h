@@ -41,5 +41,6 @@
 #include "kinglet_net.h"
 #include "kinglet_resolver.h"
 #include "kinglet_text.h"
+#include "kinglet_tree.h"
 
 #endif

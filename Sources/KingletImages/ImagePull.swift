@@ -1,0 +1,570 @@
+import CKingletSystem
+import KingletCore
+import KingletDocument
+import KingletHTTP
+
+/// How pulls reach registries.
+public struct ImagePullSettings: Sendable {
+    /// The platform images are chosen for.
+    public var board: BoardPlatform
+    /// Registries (`host[:port]`) spoken to over plain http. Loopback registries
+    /// (`localhost`, 127.0.0.0/8, `[::1]`) always are, as Docker does.
+    public var insecureRegistries: [String] = []
+    /// Blob redirects followed at most (registries send blobs to their storage host).
+    public var maximumRedirects = 5
+    /// Bytes of a downloaded layer hashed or unpacked per loop turn.
+    public var chunkBytes = 256 * 1024
+
+    public init(board: BoardPlatform) { self.board = board }
+
+    func scheme(for registry: String) -> String {
+        if insecureRegistries.contains(registry) { return "http" }
+        var host = registry
+        if host.hasPrefix("[") {
+            if let end = host.firstIndex(of: "]") { host = String(host[host.index(after: host.startIndex)..<end]) }
+        } else if let colon = host.firstIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.") ? "http" : "https"
+    }
+}
+
+/// Why a pull failed, with the kubelet's wording where it has one. Every pull failure is
+/// an `ErrImagePull` for the container; `retryable` tells a registry that may recover
+/// (unreachable, 5xx) from an image that is wrong (no such tag, wrong digest).
+public struct ImagePullError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var message: String
+    public var retryable: Bool
+
+    public init(_ message: String, retryable: Bool) {
+        self.message = message
+        self.retryable = retryable
+    }
+
+    public var description: String { message }
+}
+
+/// Progress of a pull, for logs and `kinglet pull`.
+public struct ImagePullProgress: Equatable, Sendable {
+    public var phase: String
+    public var layer = 0
+    public var layers = 0
+    public var bytes: Int64 = 0
+    public var total: Int64 = 0
+}
+
+/// One pull on the loop: manifest (an index resolved to the board's entry), config, then
+/// each layer downloaded to `downloads/` with its sha256 checked as it arrives (resuming a
+/// download left by an earlier pull with a Range request), and only then unpacked,
+/// a chunk per loop turn, into the image's root file system; its diffID is checked against
+/// the config. The image is recorded once everything is in place.
+///
+/// Authentication follows the registry's `WWW-Authenticate` challenge: Bearer (the Docker
+/// token flow: a token from the realm for `repository:<name>:pull`, with Basic credentials
+/// when there are some for the registry) or Basic.
+public final class ImagePull: HTTPResponseHandler {
+    public let reference: ImageReference
+    public private(set) var progress = ImagePullProgress(phase: "resolving")
+    private let store: ImageStore
+    private let client: HTTPClient
+    private let loop: any EventLoop
+    private let credentials: RegistryCredentialStore
+    private let settings: ImagePullSettings
+    private let wallClock: () -> Int64
+    private var completion: ((Result<StoredImage, ImagePullError>) -> Void)?
+    public var onProgress: (ImagePullProgress) -> Void = { _ in }
+
+    private enum Step {
+        case manifest(String)
+        case token(retry: HTTPRequest)
+        case config
+        case layer(Int)
+    }
+
+    private var step = Step.manifest("")
+    /// The step a token request interrupted, to go back to with the token.
+    private var interrupted = Step.config
+    private var request: HTTPRequest?
+    private var requestID: HTTPRequestID?
+    private var head: HTTPResponseHead?
+    private var redirects = 0
+    private var authorization: String?
+    private var triedAuthorization = false
+    private var body: [UInt8] = []
+    private var bodyLimit = 0
+    private var manifestDigest: ImageDigest?
+    private var manifest: ImageManifest?
+    private var config: ImageConfig?
+    private var configDigest: ImageDigest?
+    private var download: BlobDownload?
+    private var unpacker: LayerUnpacker?
+    private var unpackFile: Int32 = -1
+    private var readBuffer: [UInt8] = []
+    private var ended = false
+
+    public init(reference: ImageReference, store: ImageStore, client: HTTPClient, credentials: RegistryCredentialStore,
+                settings: ImagePullSettings, wallClock: @escaping () -> Int64,
+                completion: @escaping (Result<StoredImage, ImagePullError>) -> Void) {
+        self.reference = reference
+        self.store = store
+        self.client = client
+        self.loop = client.loop
+        self.credentials = credentials
+        self.settings = settings
+        self.wallClock = wallClock
+        self.completion = completion
+    }
+
+    public func start() {
+        loop.schedule(after: .zero) { [self] in self.requestManifest(self.reference.manifestReference) }
+    }
+
+    /// Stops the pull; the completion is not called. A partial download stays for the next pull.
+    public func cancel() {
+        if let requestID { client.cancel(requestID) }
+        requestID = nil
+        closeUnpack()
+        download?.close()
+        download = nil
+        ended = true
+        completion = nil
+    }
+
+    // MARK: Steps
+
+    private var base: String { settings.scheme(for: reference.registry) + "://" + reference.endpoint + "/v2/" + reference.repository }
+
+    private func requestManifest(_ name: String) {
+        step = .manifest(name)
+        report("resolving")
+        var headers = HTTPHeaders()
+        headers.add("Accept", ImageMediaType.manifestAccept)
+        send(url: base + "/manifests/" + name, headers: headers, limit: ImageManifestDocument.maximumSize)
+    }
+
+    private func manifestArrived(_ name: String) {
+        let digest = ImageDigest.sha256(of: body)
+        if let pinned = ImageDigest.parseOptional(name), pinned != digest {
+            return fail("manifest \(name) of \(reference.description) has digest \(digest.description): it does not match", retryable: false)
+        }
+        let document: ImageManifestDocument
+        do throws(DocumentError) {
+            document = try ImageManifestDocument.parse(body, contentType: head?["Content-Type"], source: "manifest \(name)")
+        } catch {
+            return fail(error.description, retryable: false)
+        }
+        switch document {
+        case .index(let entries):
+            guard let entry = settings.board.choose(from: entries) else {
+                return fail("\(reference.description): \(settings.board.noMatchMessage(entries))", retryable: false)
+            }
+            requestManifest(entry.digest.description)
+        case .manifest(let manifest):
+            do throws(ImageStoreError) {
+                try store.storeBlob(body, digest: digest)
+            } catch {
+                return fail(error.description, retryable: true)
+            }
+            self.manifest = manifest
+            manifestDigest = digest
+            step = .config
+            report("fetching the config")
+            if store.hasBlob(manifest.config.digest), let bytes = try? store.readBlob(manifest.config.digest) {
+                body = bytes
+                return configArrived()
+            }
+            send(url: base + "/blobs/" + manifest.config.digest.description, headers: HTTPHeaders(), limit: ImageManifestDocument.maximumSize)
+        }
+    }
+
+    private func configArrived() {
+        guard let manifest else { return }
+        let digest = ImageDigest.sha256(of: body)
+        guard digest == manifest.config.digest else {
+            return fail("config \(manifest.config.digest.description) of \(reference.description) arrived with digest \(digest.description)", retryable: true)
+        }
+        let config: ImageConfig
+        do throws(DocumentError) {
+            config = try ImageConfig.parse(body, source: "config " + digest.description)
+        } catch {
+            return fail(error.description, retryable: false)
+        }
+        guard settings.board.runs(config.platform) else {
+            return fail("\(reference.description) is a \(config.platform.description) image; this board runs \(settings.board.platform.description)", retryable: false)
+        }
+        guard config.diffIDs.count == manifest.layers.count else {
+            return fail("\(reference.description): the config lists \(config.diffIDs.count) layers, the manifest \(manifest.layers.count)", retryable: false)
+        }
+        do throws(ImageStoreError) {
+            try store.storeBlob(body, digest: digest)
+        } catch {
+            return fail(error.description, retryable: true)
+        }
+        self.config = config
+        configDigest = digest
+        if store.hasRootfs(digest) { return complete() }
+        let staging = store.rootfsStagingPath(digest)
+        if kinglet_remove_tree(staging) != 0 || kinglet_make_folders(staging, 0o755) != 0 {
+            return fail("cannot prepare \(staging): \(String(cString: strerror(kinglet_errno())))", retryable: true)
+        }
+        progress.layers = manifest.layers.count
+        startLayer(0)
+    }
+
+    private func startLayer(_ index: Int) {
+        guard let manifest else { return }
+        guard index < manifest.layers.count else { return rootfsComplete() }
+        step = .layer(index)
+        progress.layer = index + 1
+        let layer = manifest.layers[index]
+        let download: BlobDownload
+        do throws(ImagePullError) {
+            download = try BlobDownload(path: store.downloadPath(layer.digest), descriptor: layer)
+        } catch {
+            return fail(error.message, retryable: true)
+        }
+        self.download = download
+        progress.bytes = 0
+        progress.total = layer.size
+        report("verifying what an earlier pull downloaded")
+        hashExisting()
+    }
+
+    /// A download left by an earlier pull is hashed again (a chunk per turn) before the
+    /// rest is asked for.
+    private func hashExisting() {
+        guard !ended, let download else { return }
+        if download.rehash(chunk: settings.chunkBytes, buffer: &readBuffer) {
+            loop.schedule(after: .zero) { [self] in self.hashExisting() }
+            return
+        }
+        progress.bytes = download.received
+        if download.received >= download.descriptor.size { return layerDownloaded() }
+        report("downloading")
+        var headers = HTTPHeaders()
+        if download.received > 0 { headers.add("Range", "bytes=\(download.received)-") }
+        send(url: base + "/blobs/" + download.descriptor.digest.description, headers: headers, limit: 0)
+    }
+
+    private func layerDownloaded() {
+        guard let download, case .layer(let index) = step else { return }
+        if let problem = download.verify() {
+            download.discard()
+            self.download = nil
+            return fail("layer \(index + 1) of \(reference.description): \(problem)", retryable: true)
+        }
+        download.close()
+        report("unpacking")
+        guard let configDigest else { return }
+        let fd = kinglet_open(download.path, O_RDONLY, 0)
+        if fd < 0 { return fail("cannot open \(download.path): \(String(cString: strerror(kinglet_errno())))", retryable: true) }
+        unpackFile = fd
+        progress.bytes = 0
+        do throws(LayerError) {
+            unpacker = try LayerUnpacker(root: store.rootfsStagingPath(configDigest),
+                                         compression: ImageManifestDocument.compression(of: download.descriptor.mediaType))
+        } catch {
+            return fail(error.description, retryable: false)
+        }
+        unpackChunk()
+    }
+
+    private func unpackChunk() {
+        guard !ended, let unpacker, let download, let config, case .layer(let index) = step else { return }
+        if readBuffer.count < settings.chunkBytes { readBuffer = [UInt8](repeating: 0, count: settings.chunkBytes) }
+        let count = readBuffer.withUnsafeMutableBytes { CKingletSystem.read(unpackFile, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if kinglet_errno() == EINTR { return unpackChunk() }
+            return fail("cannot read \(download.path): \(String(cString: strerror(kinglet_errno())))", retryable: true)
+        }
+        do throws(LayerError) {
+            if count > 0 {
+                var failure: LayerError? = nil
+                readBuffer.withUnsafeBytes { raw in
+                    do throws(LayerError) {
+                        try unpacker.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+                    } catch {
+                        failure = error
+                    }
+                }
+                if let failure { throw failure }
+                progress.bytes += Int64(count)
+                loop.schedule(after: .zero) { [self] in self.unpackChunk() }
+                return
+            }
+            try unpacker.finish()
+        } catch {
+            return fail("layer \(index + 1) of \(reference.description): \(error.description)", retryable: false)
+        }
+        closeUnpack()
+        guard unpacker.diffID == config.diffIDs[index] else {
+            return fail("layer \(index + 1) of \(reference.description) unpacks to \(unpacker.diffID?.description ?? "nothing"), the config says \(config.diffIDs[index].description)", retryable: false)
+        }
+        download.discard()
+        self.download = nil
+        startLayer(index + 1)
+    }
+
+    private func closeUnpack() {
+        if unpackFile >= 0 { _ = close(unpackFile) }
+        unpackFile = -1
+        unpacker = nil
+    }
+
+    private func rootfsComplete() {
+        guard let configDigest else { return }
+        if rename(store.rootfsStagingPath(configDigest), store.rootfsPath(configDigest)) != 0 {
+            return fail("cannot move the root file system into place: \(String(cString: strerror(kinglet_errno())))", retryable: true)
+        }
+        complete()
+    }
+
+    private func complete() {
+        guard let manifest, let manifestDigest, let configDigest, let config else { return }
+        let now = wallClock()
+        let image = StoredImage(reference: reference.description, manifest: manifestDigest, config: configDigest,
+                                layers: config.diffIDs, size: manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size },
+                                pulledAt: now, lastUsedAt: now)
+        do throws(ImageStoreError) {
+            try store.record(image)
+        } catch {
+            return fail(error.description, retryable: true)
+        }
+        report("done")
+        finish(.success(image))
+    }
+
+    // MARK: Requests
+
+    private func send(url text: String, headers: HTTPHeaders, limit: Int) {
+        let url: HTTPURL
+        do throws(HTTPURLError) {
+            url = try HTTPURL(text)
+        } catch {
+            return fail("\(reference.description): \(error.description)", retryable: false)
+        }
+        var headers = headers
+        if let authorization { headers.set("Authorization", authorization) }
+        redirects = 0
+        send(HTTPRequest(url: url, headers: headers), limit: limit)
+    }
+
+    private func send(_ request: HTTPRequest, limit: Int) {
+        self.request = request
+        head = nil
+        body.removeAll(keepingCapacity: true)
+        bodyLimit = limit
+        requestID = client.send(request, handler: self)
+    }
+
+    public func response(_ head: HTTPResponseHead) -> Bool {
+        self.head = head
+        if head.isRedirect { return false }
+        guard head.status == 200 || head.status == 206 else { return head.status != 401 && body.count < 64 * 1024 }
+        if case .layer = step, let download {
+            if head.status == 200 && download.received > 0 {
+                // The registry ignored the Range: start the blob over.
+                download.restart()
+            }
+            if let problem = download.openForAppend() {
+                fail(problem, retryable: true)
+                return false
+            }
+        }
+        return true
+    }
+
+    public func body(_ bytes: UnsafeRawBufferPointer) {
+        guard let head else { return }
+        if head.status == 200 || head.status == 206, case .layer = step, let download {
+            if let problem = download.append(bytes) {
+                fail(problem, retryable: true)
+                return
+            }
+            progress.bytes = download.received
+            return
+        }
+        // Manifests, configs, tokens and error bodies: small, and refused when not.
+        let limit = (head.status == 200 || head.status == 206) ? bodyLimit : 64 * 1024
+        guard body.count + bytes.count <= limit else {
+            fail("\(reference.description): the registry's answer is larger than \(limit) bytes", retryable: false)
+            return
+        }
+        body.append(contentsOf: bytes)
+    }
+
+    public func finished() {
+        requestID = nil
+        guard !ended, let head, let request else { return }
+        if head.isRedirect {
+            redirects += 1
+            guard redirects <= settings.maximumRedirects else {
+                return fail("\(reference.description): more than \(settings.maximumRedirects) redirects", retryable: true)
+            }
+            do throws(HTTPClientError) {
+                if let next = try request.redirected(by: head) { return send(next, limit: bodyLimit) }
+            } catch {
+                return fail(error.description, retryable: true)
+            }
+        }
+        if head.status == 401 { return authenticate(head) }
+        if case .token(let retry) = step { return tokenArrived(retry) }
+        guard head.status == 200 || head.status == 206 else { return failed(status: head) }
+        // Authorized again: a token that expires later in a long pull may be renewed.
+        triedAuthorization = false
+        switch step {
+        case .manifest(let name): manifestArrived(name)
+        case .config: configArrived()
+        case .layer:
+            progress.bytes = download?.received ?? 0
+            layerDownloaded()
+        case .token: break
+        }
+    }
+
+    public func failed(_ error: HTTPClientError) {
+        requestID = nil
+        if case .peerClosedEarly = error, case .layer = step {
+            download?.close()  // what arrived stays: the next pull resumes from it
+        }
+        fail("\(reference.description): \(error.description)", retryable: true)
+    }
+
+    // MARK: Authentication
+
+    private func authenticate(_ head: HTTPResponseHead) {
+        guard let request else { return }
+        if case .token = step {
+            return fail("\(reference.description): the token server refused the credentials (401)", retryable: false)
+        }
+        let registryCredentials = credentials.credentials(for: reference.registry)
+        guard !triedAuthorization, let challenge = head["WWW-Authenticate"].flatMap(RegistryChallenge.init(header:)) else {
+            return fail(accessDenied(registryCredentials != nil), retryable: false)
+        }
+        triedAuthorization = true
+        switch challenge.scheme.lowercased() {
+        case "basic":
+            guard let registryCredentials else { return fail(accessDenied(false), retryable: false) }
+            authorization = registryCredentials.basicAuthorization
+            var retry = request
+            retry.headers.set("Authorization", registryCredentials.basicAuthorization)
+            send(retry, limit: bodyLimit)
+        case "bearer":
+            let url: HTTPURL?
+            do throws(HTTPURLError) {
+                url = try challenge.tokenURL(repository: reference.repository)
+            } catch {
+                return fail("\(reference.description): the registry's token realm is unusable: \(error.description)", retryable: false)
+            }
+            guard let url else { return fail("\(reference.description): a Bearer challenge without a realm", retryable: false) }
+            var headers = HTTPHeaders()
+            if let registryCredentials { headers.add("Authorization", registryCredentials.basicAuthorization) }
+            interrupted = step
+            step = .token(retry: request)
+            redirects = 0
+            send(HTTPRequest(url: url, headers: headers), limit: 1024 * 1024)
+        default:
+            fail("\(reference.description): unsupported authentication scheme \(challenge.scheme)", retryable: false)
+        }
+    }
+
+    private func tokenArrived(_ retry: HTTPRequest) {
+        guard let head, head.status == 200 else {
+            return fail("\(reference.description): the token server answered \(self.head?.status.description ?? "nothing")", retryable: true)
+        }
+        let token: RegistryToken
+        do throws(DocumentError) {
+            token = try RegistryToken.parse(body, source: "token")
+        } catch {
+            return fail("\(reference.description): \(error.description)", retryable: false)
+        }
+        authorization = "Bearer " + token.token
+        var again = retry
+        again.headers.set("Authorization", "Bearer " + token.token)
+        step = interrupted
+        if case .layer = step {
+            send(again, limit: 0)
+        } else {
+            send(again, limit: ImageManifestDocument.maximumSize)
+        }
+    }
+
+    private func accessDenied(_ hadCredentials: Bool) -> String {
+        "pull access denied for \(reference.registry)/\(reference.repository), repository does not exist or may require authorization: "
+            + (hadCredentials ? "the registry refused the credentials" : "no credentials for \(reference.registry)")
+    }
+
+    private func failed(status head: HTTPResponseHead) {
+        let what: String
+        switch step {
+        case .manifest(let name): what = "manifest \(name)"
+        case .config: what = "config"
+        case .layer(let index): what = "layer \(index + 1)"
+        case .token: what = "token"
+        }
+        let detail = RegistryErrors.summary(body)
+        if head.status == 404 {
+            return fail("\(reference.description): \(what) not found\(detail.isEmpty ? "" : " (" + detail + ")")", retryable: false)
+        }
+        if head.status == 416, case .layer = step, let download {
+            // The partial download is longer than the blob: start it over.
+            download.discard()
+            return fail("\(reference.description): \(what): the registry refused to resume the download (416)", retryable: true)
+        }
+        fail("\(reference.description): \(what): the registry answered \(head.status) \(head.reason)\(detail.isEmpty ? "" : " (" + detail + ")")",
+             retryable: head.status >= 500 || head.status == 429 || head.status == 408)
+    }
+
+    // MARK: Ending
+
+    private func report(_ phase: String) {
+        progress.phase = phase
+        onProgress(progress)
+    }
+
+    private func fail(_ message: String, retryable: Bool) {
+        finish(.failure(ImagePullError(message, retryable: retryable)))
+    }
+
+    private func finish(_ result: Result<StoredImage, ImagePullError>) {
+        guard !ended else { return }
+        ended = true
+        if let requestID { client.cancel(requestID) }
+        requestID = nil
+        closeUnpack()
+        download?.close()
+        let completion = self.completion
+        self.completion = nil
+        completion?(result)
+    }
+}
+
+/// The registry's error body (distribution spec: `{"errors": [{"code", "message"}]}`), as
+/// one line; "" when it has none.
+enum RegistryErrors {
+    static func summary(_ body: [UInt8]) -> String {
+        guard !body.isEmpty, let root = try? JSONReader().parseDocument(body) else { return "" }
+        guard case .array(let errors)? = root.objectMember("errors")?.node.value else { return "" }
+        var parts: [String] = []
+        for error in errors {
+            var text = ""
+            if case .string(let code)? = error.objectMember("code")?.node.value { text = code }
+            if case .string(let message)? = error.objectMember("message")?.node.value { text += (text.isEmpty ? "" : ": ") + message }
+            if !text.isEmpty { parts.append(text) }
+        }
+        return parts.joined(separator: "; ")
+    }
+}
+
+extension ImageDigest {
+    static func sha256(of bytes: [UInt8]) -> ImageDigest {
+        guard let digest = try? LayerDigest() else { return ImageDigest(sha256: [UInt8](repeating: 0, count: 32)) }
+        bytes.withUnsafeBytes { digest.update($0) }
+        return digest.finish()
+    }
+
+    static func parseOptional(_ text: String) -> ImageDigest? {
+        guard text.hasPrefix("sha256:") else { return nil }
+        return try? ImageDigest(parsing: text)
+    }
+}

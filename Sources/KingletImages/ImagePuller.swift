@@ -1,0 +1,143 @@
+import KingletCore
+import KingletHTTP
+
+/// A container's `imagePullPolicy`; unset means the kubelet's default: `Always` for a
+/// `:latest` (or untagged) reference, else `IfNotPresent`.
+public enum ImagePullPolicy: String, Equatable, Sendable {
+    case always = "Always"
+    case ifNotPresent = "IfNotPresent"
+    case never = "Never"
+
+    public static func effective(_ policy: ImagePullPolicy?, for reference: ImageReference) -> ImagePullPolicy {
+        if let policy { return policy }
+        return reference.digest == nil && reference.tag == "latest" ? .always : .ifNotPresent
+    }
+}
+
+/// Where an image stands for a container that wants it, with the kubelet's reasons.
+public enum ImageAvailability: Equatable, Sendable {
+    /// In the store: run it.
+    case ready(StoredImage)
+    /// Being pulled (the container waits as `ContainerCreating`).
+    case pulling
+    /// Not usable now: `reason` is the kubelet's (`ErrImagePull`, `ImagePullBackOff`,
+    /// `InvalidImageName`, `ErrImageNeverPull`), `message` its text.
+    case waiting(reason: String, message: String)
+}
+
+/// The board's image manager: one pull at a time per image however many containers want
+/// it, the pull policy, and the kubelet's image back-off (10 s after a failed pull,
+/// doubling to 5 min; `ImagePullBackOff` while it waits, `ErrImagePull` right after a failure).
+public final class ImagePuller {
+    public let store: ImageStore
+    private let client: HTTPClient
+    private let loop: any EventLoop
+    private let settings: ImagePullSettings
+    private let wallClock: () -> Int64
+    /// The board's own credentials (a docker config.json), under those of pull secrets.
+    public var boardCredentials = RegistryCredentialStore()
+    public var log: (String) -> Void = { _ in }
+    /// Called on the loop whenever an image's availability may have changed.
+    public var changed: (String) -> Void = { _ in }
+
+    /// The kubelet's image back-off.
+    public var initialBackOff = Duration.seconds(10)
+    public var maximumBackOff = Duration.seconds(300)
+
+    private struct Failure {
+        var message: String
+        var at: Instant
+        var backOff: Duration
+    }
+
+    private var pulls: [String: ImagePull] = [:]
+    private var failures: [String: Failure] = [:]
+    /// References pulled under policy Always since the agent started (pulled once per start,
+    /// not at every container restart).
+    private var pulledThisRun: Set<String> = []
+
+    public init(store: ImageStore, client: HTTPClient, settings: ImagePullSettings, wallClock: @escaping () -> Int64) {
+        self.store = store
+        self.client = client
+        self.loop = client.loop
+        self.settings = settings
+        self.wallClock = wallClock
+    }
+
+    /// What a container with this `image` and policy can do now; starts a pull when one is
+    /// due. `changed` is called with the reference text when the answer changes.
+    public func availability(of image: String, policy: ImagePullPolicy?, secrets: RegistryCredentialStore = RegistryCredentialStore())
+        -> ImageAvailability {
+        let reference: ImageReference
+        do throws(ImageReferenceError) {
+            reference = try ImageReference(parsing: image)
+        } catch {
+            return .waiting(reason: "InvalidImageName", message: "Failed to apply default image tag \"\(image)\": \(error.description)")
+        }
+        let key = reference.description
+        let stored = store.image(named: reference).flatMap { store.isComplete($0) ? $0 : nil }
+        switch ImagePullPolicy.effective(policy, for: reference) {
+        case .never:
+            if let stored { return .ready(stored) }
+            return .waiting(reason: "ErrImageNeverPull", message: "Container image \"\(image)\" is not present with pull policy of Never")
+        case .ifNotPresent:
+            if let stored { return .ready(stored) }
+        case .always:
+            if let stored, pulledThisRun.contains(key) { return .ready(stored) }
+        }
+        if pulls[key] != nil { return .pulling }
+        if let failure = failures[key] {
+            if loop.now < failure.at.advanced(by: failure.backOff) {
+                let justFailed = loop.now < failure.at.advanced(by: .seconds(1))
+                return justFailed ? .waiting(reason: "ErrImagePull", message: failure.message)
+                                  : .waiting(reason: "ImagePullBackOff", message: "Back-off pulling image \"\(image)\"")
+            }
+        }
+        startPull(reference, image: image, secrets: secrets)
+        return .pulling
+    }
+
+    /// A pull under way, for progress.
+    public func progress(of image: String) -> ImagePullProgress? {
+        guard let reference = try? ImageReference(parsing: image) else { return nil }
+        return pulls[reference.description]?.progress
+    }
+
+    /// Pulls under way.
+    public var pullsInProgress: Int { pulls.count }
+
+    public func cancelAll() {
+        for pull in pulls.values { pull.cancel() }
+        pulls.removeAll()
+    }
+
+    private func startPull(_ reference: ImageReference, image: String, secrets: RegistryCredentialStore) {
+        let key = reference.description
+        var credentials = boardCredentials
+        credentials.merge(secrets)
+        log("pulling image \"\(image)\"")
+        let began = loop.now
+        let pull = ImagePull(reference: reference, store: store, client: client, credentials: credentials, settings: settings,
+                             wallClock: wallClock) { [self] result in
+            self.pulls[key] = nil
+            switch result {
+            case .success(let stored):
+                self.failures[key] = nil
+                self.pulledThisRun.insert(key)
+                let took = self.loop.now.since(began).milliseconds
+                self.log("pulled image \"\(image)\" (\(stored.manifest.description), \(stored.size.description) bytes) in \(took.description) ms")
+            case .failure(let error):
+                let previous = self.failures[key]?.backOff
+                let backOff = previous.map { min($0 * 2, self.maximumBackOff) } ?? self.initialBackOff
+                let message = "Failed to pull image \"\(image)\": \(error.message)"
+                self.failures[key] = Failure(message: message, at: self.loop.now, backOff: backOff)
+                self.log(message + "; next try in \(backOff.milliseconds / 1000) s")
+                // Wake the waiting containers when the back-off ends.
+                self.loop.schedule(after: backOff) { [self] in self.changed(key) }
+            }
+            self.changed(key)
+        }
+        pulls[key] = pull
+        pull.start()
+    }
+}
