@@ -4,6 +4,7 @@ public enum ATTOpcode {
     public static let exchangeMTURequest: UInt8 = 0x02
     public static let exchangeMTUResponse: UInt8 = 0x03
     public static let findInformationRequest: UInt8 = 0x04
+    public static let findInformationResponse: UInt8 = 0x05
     public static let findByTypeValueRequest: UInt8 = 0x06
     public static let readByTypeRequest: UInt8 = 0x08
     public static let readByTypeResponse: UInt8 = 0x09
@@ -91,6 +92,17 @@ public enum BLEUUID: Equatable, Hashable, Sendable, CustomStringConvertible {
     case uuid128([UInt8])
 
     public static let clientCharacteristicConfiguration = BLEUUID.uuid16(0x2902)
+    /// GATT declarations (Core Vol 3 Part G §3.1, §3.2, §3.3.1): an attribute of one of
+    /// these types starts the next service, include or characteristic, so it ends the
+    /// descriptors of the characteristic before it.
+    public static let primaryService = BLEUUID.uuid16(0x2800)
+    public static let secondaryService = BLEUUID.uuid16(0x2801)
+    public static let include = BLEUUID.uuid16(0x2802)
+    public static let characteristicDeclaration = BLEUUID.uuid16(0x2803)
+
+    public var isDeclaration: Bool {
+        self == .primaryService || self == .secondaryService || self == .include || self == .characteristicDeclaration
+    }
 
     /// From text: 4 hex digits, or 32 hex digits with or without dashes.
     public init?(_ text: String) {
@@ -103,6 +115,24 @@ public enum BLEUUID: Equatable, Hashable, Sendable, CustomStringConvertible {
             self = .uuid16(digits.reduce(0) { $0 << 4 | UInt16($1) })
         } else if digits.count == 32 {
             self = .uuid128(stride(from: 0, to: 32, by: 2).map { digits[$0] << 4 | digits[$0 + 1] })
+        } else {
+            return nil
+        }
+    }
+
+    /// From the ATT encoding (little-endian, 2 or 16 bytes). A 128-bit UUID on the Bluetooth
+    /// base (`0000xxxx-0000-1000-8000-00805F9B34FB`) becomes its 16-bit form, so it compares
+    /// equal to the short one.
+    public init?(attBytes bytes: [UInt8]) {
+        if bytes.count == 2 {
+            self = .uuid16(UInt16(bytes[0]) | UInt16(bytes[1]) << 8)
+        } else if bytes.count == 16 {
+            let base: [UInt8] = [0xFB, 0x34, 0x9B, 0x5F, 0x80, 0x00, 0x00, 0x80, 0x00, 0x10, 0x00, 0x00]
+            if Array(bytes[0..<12]) == base && bytes[14] == 0 && bytes[15] == 0 {
+                self = .uuid16(UInt16(bytes[12]) | UInt16(bytes[13]) << 8)
+            } else {
+                self = .uuid128(bytes.reversed())
+            }
         } else {
             return nil
         }
@@ -128,6 +158,12 @@ public enum BLEUUID: Equatable, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// A handle and its attribute type, as Find Information returns them.
+public struct GATTHandleType: Equatable, Sendable {
+    public let handle: UInt16
+    public let type: BLEUUID
+}
+
 /// A handle and its value, as Read By Type returns them.
 public struct GATTHandleValue: Equatable, Sendable {
     public let handle: UInt16
@@ -145,6 +181,13 @@ public enum ATTPDU {
     public static func exchangeMTUResponse(serverMTU: UInt16) -> [UInt8] {
         var out: [UInt8] = [ATTOpcode.exchangeMTUResponse]
         out.bleAppendLE16(serverMTU)
+        return out
+    }
+
+    public static func findInformationRequest(start: UInt16, end: UInt16) -> [UInt8] {
+        var out: [UInt8] = [ATTOpcode.findInformationRequest]
+        out.bleAppendLE16(start)
+        out.bleAppendLE16(end)
         return out
     }
 

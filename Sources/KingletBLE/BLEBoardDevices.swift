@@ -73,7 +73,12 @@ public final class BLEControllerLink {
     public private(set) var lastProblem = ""
     public var log: (String) -> Void = { _ in }
 
-    public init(loop: any EventLoop, settings: BLEBoardSettings) throws(BLEScannerError) {
+    public convenience init(loop: any EventLoop, settings: BLEBoardSettings) throws(BLEScannerError) {
+        try self.init(loop: loop, settings: settings, open: nil)
+    }
+
+    /// `open`, when given, stands in for the port (a test's socket carrying H4).
+    init(loop: any EventLoop, settings: BLEBoardSettings, open: (() -> Int32)?) throws(BLEScannerError) {
         var configuration = BLEScannerConfiguration()
         configuration.minimumReportInterval = .milliseconds(settings.minimumReportIntervalMilliseconds)
         if settings.activeScan { configuration.scan.scanType = .active }
@@ -81,7 +86,9 @@ public final class BLEControllerLink {
         self.settings = settings
         self.loop = loop
         deadline = DeadlineTimer(loop: loop)
-        if let device = settings.hciDevice {
+        if let open {
+            line = SerialLine(loop: loop, name: settings.serialPort, open: open)
+        } else if let device = settings.hciDevice {
             line = SerialLine(loop: loop, name: "hci\(device)", packets: true) { kinglet_hci_user_channel_open(device) }
         } else {
             line = SerialLine(loop: loop, path: settings.serialPort, baud: settings.baudRate, flowControl: settings.flowControl)
@@ -102,6 +109,7 @@ public final class BLEControllerLink {
         line.failed = { [self] reason in
             self.ready = false
             self.note(reason)
+            self.gatt.controllerLost(reason)
             for listener in self.listeners { listener.controllerLost(reason) }
         }
     }
@@ -119,8 +127,13 @@ public final class BLEControllerLink {
     func register(_ driver: BLEDeviceDriver) {
         if !listeners.contains(where: { $0 === driver }) { listeners.append(driver) }
         if let key = driver.bindKey { try? decoder.setBindKey(key, for: driver.address) }
+        // A device with notify properties: its connection is held while the controller is ready.
+        gatt.hold(driver, subscriptions: driver.subscriptions, ready: ready, scanner: scanner, now: loop.now)
         listenedAddressesChanged()
     }
+
+    /// The connections held for notifications (for tests and status).
+    var heldConnections: [BLEHeldConnection] { gatt.heldConnections }
 
     private func listenedAddressesChanged() {
         scanner.listen(only: listeners.map { $0.address }, now: loop.now)
@@ -138,7 +151,7 @@ public final class BLEControllerLink {
     }
 
     func unregister(_ driver: BLEDeviceDriver) {
-        gatt.forget(driver)
+        gatt.forget(driver, scanner: scanner, now: loop.now)
         listeners.removeAll { $0 === driver }
         decoder.removeBindKey(for: driver.address)
         listenedAddressesChanged()
@@ -147,13 +160,16 @@ public final class BLEControllerLink {
     private func pump() {
         while let bytes = scanner.takeOutgoing() { _ = line.write(bytes) }
         while let event = scanner.nextEvent() {
-            let sessionPeer = gatt.activePeer
-            if !gatt.isIdle { gatt.handle(event, scanner: scanner, now: loop.now) }
+            // Connections, their ACL data and disconnections belong to the GATT exchanges
+            // and held connections.
+            gatt.handle(event, scanner: scanner, now: loop.now)
             switch event {
             case .ready:
                 ready = true
                 lastProblem = ""
                 log("BLE controller on \(line.path) is scanning (\(filterDescription))")
+                // After a Reset every connection is gone: held ones are set up again.
+                gatt.controllerReady(scanner: scanner, now: loop.now)
                 for listener in listeners { listener.controllerReady() }
             case .advertisement(let report):
                 // Only devices someone listens for are decoded: the rest cost one compare.
@@ -164,16 +180,17 @@ public final class BLEControllerLink {
                 let decoded = decoder.decode(report)
                 for listener in listeners where listener.address == report.address { listener.advertisement(decoded) }
             case .failed(let error):
+                if scanner.state == .scanning || scanner.state == .stopped {
+                    // A command the controller refused or did not answer (a connection it
+                    // cannot make now): what asked for it fails; the controller still scans.
+                    note("BLE controller on \(line.path): \(error.description)")
+                    continue
+                }
                 ready = false
                 note("BLE controller on \(line.path): \(error.description)")
+                gatt.controllerLost(error.description)
                 for listener in listeners { listener.controllerLost(error.description) }
-            case .connected(let complete):
-                // A connection no session waits for (one that completed after its session
-                // gave up): close it rather than leak it.
-                if complete.status == .success && sessionPeer != complete.peer {
-                    try? scanner.disconnect(handle: complete.handle, now: loop.now)
-                }
-            case .connectionFailed, .disconnected, .aclData, .scanningStopped, .scanningResumed:
+            case .connected, .connectionFailed, .disconnected, .aclData, .scanningStopped, .scanningResumed:
                 break
             }
         }
@@ -200,26 +217,37 @@ public final class BLEControllerLink {
 /// One BLE device (a KubeEdge Device with `protocolName: ble`): its read-only properties are
 /// readings decoded from its advertisements (BTHome v2, plain or encrypted with `bindKey`;
 /// iBeacon, Eddystone, Ruuvi), named in each visitor's `reading` (temperature, humidity,
-/// battery, rssi, ...); its writable properties are GATT characteristics (`characteristic`:
-/// a UUID), written in a short GATT session and read back. Online while advertisements come.
+/// battery, rssi, ...), or GATT characteristics it notifies (`characteristic` with `notify:
+/// true`), over a connection held open while the controller is ready; its writable
+/// properties are GATT characteristics (`characteristic`: a UUID), written (in a short GATT
+/// session, or over the held connection) and read back. Online while advertisements or
+/// notifications come, or its connection is held.
 public final class BLEDeviceDriver: DeviceDriver {
     let address: BLEAddress
     let bindKey: [UInt8]?
+    let addressType: BLEAddressType
+    /// The notify characteristics, one per UUID, with the properties each feeds.
+    let subscriptions: [BLEHeldConnection.Subscription]
     private let link: BLEControllerLink
     private let sources: [Source]
-    private let addressType: BLEAddressType
     private let types: [DevicePropertyType]
     private let events: DeviceDriverEvents
     public private(set) var counters = DeviceCounters()
     private var seen = false
+    /// The connection for notifications is up (subscribed).
+    private var connectionHeld = false
+    /// The last notification problem logged (each is logged once until notifications flow).
+    private var notificationProblem = ""
+    private var notificationsAnnounced = false
 
-    /// Where a property lives: an advertised reading, or a GATT characteristic (actuators).
+    /// Where a property lives: an advertised reading, or a GATT characteristic.
     enum Source {
         case reading(String)
-        case characteristic(BLEUUID, BLEValueFormat)
+        case characteristic(BLECharacteristicVisitor)
     }
 
     public static let protocolKeys = ["macAddress", "addressType", "bindKey"]
+    public static let visitorKeys = ["reading", "characteristic", "format", "notify", "scale"]
 
     public init(link: BLEControllerLink, spec: DeviceSpec, events: DeviceDriverEvents) throws(DocumentError) {
         let parsed = try BLEDeviceDriver.parse(spec)
@@ -230,6 +258,16 @@ public final class BLEDeviceDriver: DeviceDriver {
         self.sources = parsed.sources
         self.events = events
         types = spec.properties.map { $0.type }
+        var subscriptions: [BLEHeldConnection.Subscription] = []
+        for (index, source) in parsed.sources.enumerated() {
+            guard case .characteristic(let visitor) = source, visitor.notify else { continue }
+            if let existing = subscriptions.firstIndex(where: { $0.characteristic == visitor.uuid }) {
+                subscriptions[existing].properties.append(index)
+            } else {
+                subscriptions.append(BLEHeldConnection.Subscription(characteristic: visitor.uuid, properties: [index]))
+            }
+        }
+        self.subscriptions = subscriptions
     }
 
     /// The device's address, key and every property's source; throws for bad settings
@@ -258,20 +296,34 @@ public final class BLEDeviceDriver: DeviceDriver {
         }
         var sources: [Source] = []
         for property in spec.properties {
-            try property.visitor.rejectUnknown(["reading", "characteristic", "format"])
+            try property.visitor.rejectUnknown(BLEDeviceDriver.visitorKeys)
             if let text = try property.visitor.string("characteristic") {
                 guard let uuid = BLEUUID(text) else {
                     throw property.visitor.error("characteristic", "expected a 16-bit (2A6E) or 128-bit UUID")
                 }
-                var format = BLEValueFormat.uint8
+                var visitor = BLECharacteristicVisitor(uuid: uuid)
                 if let name = try property.visitor.string("format") {
                     guard let parsed = BLEValueFormat(rawValue: name) else {
                         throw property.visitor.error("format", "expected uint8, int16le, uint16le or utf8")
                     }
-                    format = parsed
+                    visitor.format = parsed
                 }
-                sources.append(.characteristic(uuid, format))
+                if let scale = try property.visitor.double("scale") {
+                    guard scale != 0 && scale.isFinite else { throw property.visitor.error("scale", "must be a non-zero number") }
+                    guard visitor.format != .utf8 || scale == 1 else {
+                        throw property.visitor.error("scale", "a utf8 value has no scale")
+                    }
+                    visitor.scale = scale
+                }
+                visitor.notify = try property.visitor.bool("notify") ?? false
+                sources.append(.characteristic(visitor))
                 continue
+            }
+            if property.visitor.field("notify") != nil {
+                throw property.visitor.error("notify", "notifications come from a GATT characteristic: give its characteristic")
+            }
+            if property.visitor.field("scale") != nil {
+                throw property.visitor.error("scale", "scale applies to a GATT characteristic's value, not to an advertised reading")
             }
             guard let name = try property.visitor.string("reading") else {
                 throw property.visitor.error("reading", "required: the advertised reading (temperature, humidity, battery, rssi, ...) or a GATT characteristic")
@@ -286,7 +338,8 @@ public final class BLEDeviceDriver: DeviceDriver {
 
     public static func validate(_ spec: DeviceSpec) throws(DocumentError) { _ = try parse(spec) }
 
-    /// An advertisement, if any came: a device silent for this long is offline.
+    /// An advertisement or a notification, if any came: a device silent for this long (and
+    /// with no connection held) is offline.
     private var lastSeen: Instant?
     static let silenceLimit = Duration.seconds(30)
 
@@ -297,24 +350,29 @@ public final class BLEDeviceDriver: DeviceDriver {
 
     public func stop() { link.unregister(self) }
 
-    /// Advertisements come by themselves; a collect only checks they still do.
+    /// Advertisements and notifications come by themselves; a collect only checks they
+    /// still do. A held connection is the device's presence (its link layer's supervision
+    /// timeout ends it when the device goes): a connected peripheral stops advertising.
     public func collect(property index: Int) {
-        guard seen, let lastSeen, link.now.since(lastSeen) > BLEDeviceDriver.silenceLimit else { return }
+        guard seen, !connectionHeld, let lastSeen, link.now.since(lastSeen) > BLEDeviceDriver.silenceLimit else { return }
         seen = false
-        events.stateChanged(.offline, "no advertisement for \(BLEDeviceDriver.silenceLimit.milliseconds / 1000) s")
+        let silence = "\(BLEDeviceDriver.silenceLimit.milliseconds / 1000) s"
+        events.stateChanged(.offline, subscriptions.isEmpty ? "no advertisement for " + silence
+                                                             : "no advertisement or notification for " + silence)
     }
 
     public func write(property index: Int, value: DeviceValue) {
-        guard index >= 0 && index < sources.count, case .characteristic(let uuid, let format) = sources[index] else {
+        guard index >= 0 && index < sources.count, case .characteristic(let visitor) = sources[index] else {
             events.written(index, "an advertised reading cannot be written")
             return
         }
-        guard let bytes = format.encode(value) else {
-            events.written(index, "\(value.twinText) does not fit \(format.rawValue)")
+        guard let bytes = visitor.format.encode(value, scale: visitor.scale) else {
+            let scale = visitor.scale == 1 ? "" : " (scale " + DeviceValue.double(visitor.scale).twinText + ")"
+            events.written(index, "\(value.twinText) does not fit \(visitor.format.rawValue)" + scale)
             return
         }
         link.write(BLEGATTWrite(driver: self, property: index, peer: address, addressType: addressType,
-                                characteristic: uuid, value: bytes))
+                                characteristic: visitor.uuid, value: bytes))
     }
 
     /// A GATT write session finished (nil: written, and read back).
@@ -325,11 +383,76 @@ public final class BLEDeviceDriver: DeviceDriver {
 
     /// The characteristic's value, read back after a write.
     func readBack(_ property: Int, value: [UInt8]) {
-        guard property >= 0 && property < sources.count, case .characteristic(_, let format) = sources[property],
-              let decoded = format.decode(value, as: types[property]) else { return }
+        guard let decoded = decode(property, value) else { return }
         counters.reads += 1
         events.reported(property, decoded)
     }
+
+    /// A notify characteristic's value (a notification, or read while subscribing) for the
+    /// properties it feeds: a reading, as an advertisement's.
+    func characteristicValue(_ properties: [Int], value: [UInt8], now: Instant, notification: Bool) {
+        if notification && !notificationProblem.isEmpty {
+            notificationProblem = ""
+            events.log("GATT notifications flow again")
+        }
+        lastSeen = now
+        if !seen {
+            seen = true
+            events.stateChanged(.online, "")
+        }
+        var decodedAny = false
+        for property in properties {
+            guard let decoded = decode(property, value) else { continue }
+            decodedAny = true
+            events.reported(property, decoded)
+        }
+        if decodedAny { counters.reads += 1 } else { counters.badFrames += 1 }
+    }
+
+    private func decode(_ property: Int, _ value: [UInt8]) -> DeviceValue? {
+        guard property >= 0 && property < sources.count, case .characteristic(let visitor) = sources[property] else { return nil }
+        return visitor.format.decode(value, as: types[property], scale: visitor.scale)
+    }
+
+    /// The held connection is set up: the device is there.
+    func notificationsStarted(_ subscriptions: [BLEHeldConnection.Subscription], now: Instant) {
+        connectionHeld = true
+        lastSeen = now
+        if !notificationsAnnounced {
+            notificationsAnnounced = true
+            var list = ""
+            for subscription in subscriptions {
+                list += (list.isEmpty ? "" : ", ") + subscription.characteristic.description
+                    + " (handle " + String(subscription.valueHandle) + ")"
+            }
+            events.log("holding a GATT connection for notifications of " + list)
+        }
+        if !seen {
+            seen = true
+            events.stateChanged(.online, "")
+        }
+    }
+
+    /// The held connection closed; it is set up again after the back-off. The silence
+    /// limit counts from now.
+    func notificationsStopped(_ reason: String, now: Instant) {
+        connectionHeld = false
+        lastSeen = now
+        notificationsFailed(reason)
+    }
+
+    /// A setup that failed, or a connection lost: logged once per distinct reason.
+    func notificationsFailed(_ reason: String) {
+        guard reason != notificationProblem else { return }
+        notificationProblem = reason
+        events.log("GATT notifications: " + reason + "; trying again after 1 s, doubling up to 30 s")
+    }
+
+    /// The controller was reset or lost: the connection is gone with it.
+    func heldConnectionDropped() { connectionHeld = false }
+
+    /// ATT PDUs that do not parse or that nobody asked for, on this device's connections.
+    func countBadFrames(_ count: Int) { counters.badFrames += UInt64(count) }
 
     func controllerReady() {
         if !seen { events.stateChanged(.unknown, "no advertisement yet") }
@@ -337,6 +460,7 @@ public final class BLEDeviceDriver: DeviceDriver {
 
     func controllerLost(_ reason: String) {
         seen = false
+        connectionHeld = false
         events.stateChanged(.offline, "BLE controller: " + reason)
     }
 
@@ -364,6 +488,18 @@ public final class BLEDeviceDriver: DeviceDriver {
     }
 }
 
+/// Where a property lives in a GATT characteristic: its UUID, its value's encoding and
+/// scale, and whether its notifications are its readings.
+struct BLECharacteristicVisitor {
+    let uuid: BLEUUID
+    var format = BLEValueFormat.uint8
+    /// value = raw × scale (as Modbus's `scale`); a written value is divided by it.
+    var scale: Double = 1
+    var notify = false
+
+    init(uuid: BLEUUID) { self.uuid = uuid }
+}
+
 /// How a GATT characteristic's value is encoded (little-endian, as GATT characteristics
 /// are; Core Vol 3 Part G §3.3.3.5 formats).
 public enum BLEValueFormat: String, Sendable {
@@ -372,9 +508,11 @@ public enum BLEValueFormat: String, Sendable {
     case uint16le
     case utf8
 
-    func encode(_ value: DeviceValue) -> [UInt8]? {
+    func encode(_ value: DeviceValue, scale: Double = 1) -> [UInt8]? {
         if self == .utf8 { return Array(value.twinText.utf8) }
-        guard let number = value.asDouble?.rounded() else { return nil }
+        guard let raw = value.asDouble else { return nil }
+        let number = (scale == 1 ? raw : raw / scale).rounded()
+        guard number.isFinite else { return nil }
         switch self {
         case .uint8: return UInt8(exactly: number).map { [$0] }
         case .int16le:
@@ -388,7 +526,7 @@ public enum BLEValueFormat: String, Sendable {
         }
     }
 
-    func decode(_ bytes: [UInt8], as type: DevicePropertyType) -> DeviceValue? {
+    func decode(_ bytes: [UInt8], as type: DevicePropertyType, scale: Double = 1) -> DeviceValue? {
         let number: Int64
         switch self {
         case .utf8: return .text(String(decoding: bytes, as: UTF8.self))
@@ -402,11 +540,22 @@ public enum BLEValueFormat: String, Sendable {
             guard bytes.count >= 2 else { return nil }
             number = Int64(UInt16(bytes[0]) | UInt16(bytes[1]) << 8)
         }
+        guard scale != 1 else {
+            switch type {
+            case .boolean: return .bool(number != 0)
+            case .float, .double: return .double(Double(number))
+            case .string, .bytes: return .text(String(number))
+            case .int: return .integer(number)
+            }
+        }
+        let value = Double(number) * scale
         switch type {
-        case .boolean: return .bool(number != 0)
-        case .float, .double: return .double(Double(number))
-        case .string, .bytes: return .text(String(number))
-        case .int: return .integer(number)
+        case .int:
+            guard value.isFinite, let whole = Int64(exactly: value.rounded()) else { return nil }
+            return .integer(whole)
+        case .boolean: return .bool(value != 0)
+        case .string, .bytes: return .text(DeviceValue.double(value).twinText)
+        case .float, .double: return .double(value)
         }
     }
 }

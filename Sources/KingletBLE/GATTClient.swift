@@ -36,6 +36,8 @@ public enum GATTClientEvent: Equatable, Sendable {
     case mtuExchanged(GATTRequestID, mtu: UInt16)
     case readCompleted(GATTRequestID, value: [UInt8])
     case readByTypeCompleted(GATTRequestID, values: [GATTHandleValue])
+    /// Find Information's handle-type pairs, in ascending handle order.
+    case findInformationCompleted(GATTRequestID, entries: [GATTHandleType])
     case writeCompleted(GATTRequestID)
     case notification(handle: UInt16, value: [UInt8])
     /// Already confirmed to the server.
@@ -125,6 +127,14 @@ public final class GATTClient {
     public func readByType(_ type: BLEUUID, start: UInt16 = 0x0001, end: UInt16 = 0xFFFF, now: Instant) throws(GATTError) -> GATTRequestID {
         guard start != 0, start <= end else { throw .invalidHandle }
         return try submit(.readByType, pdu: ATTPDU.readByTypeRequest(start: start, end: end, type: type), now: now)
+    }
+
+    /// Find Information (§3.4.3.1): the handles and types of the attributes in
+    /// `start...end`, e.g. a characteristic's descriptors (Core Vol 3 Part G §4.7.1). One
+    /// response's worth; continue from the last handle + 1 for more.
+    public func findInformation(start: UInt16, end: UInt16 = 0xFFFF, now: Instant) throws(GATTError) -> GATTRequestID {
+        guard start != 0, start <= end else { throw .invalidHandle }
+        return try submit(.findInformation, pdu: ATTPDU.findInformationRequest(start: start, end: end), now: now)
     }
 
     /// Write Request (§3.4.5.1); `.writeCompleted` follows the server's Write Response.
@@ -360,6 +370,21 @@ public final class GATTClient {
                 values.append(GATTHandleValue(handle: handle, value: Array(value)))
             }
             push(.readByTypeCompleted(current.id, values: values))
+        case .findInformation:
+            // Format 0x01: 16-bit UUIDs, 0x02: 128-bit (§3.4.3.2); whole pairs only.
+            guard let format = c.u8(), format == 0x01 || format == 0x02, c.remaining > 0 else {
+                return failMalformed(current, opcode, now: now)
+            }
+            let size = format == 0x01 ? 2 : 16
+            guard c.remaining % (2 + size) == 0 else { return failMalformed(current, opcode, now: now) }
+            var entries: [GATTHandleType] = []
+            while !c.isAtEnd {
+                guard let handle = c.u16le(), let raw = c.take(size), let type = BLEUUID(attBytes: Array(raw)) else {
+                    return failMalformed(current, opcode, now: now)
+                }
+                entries.append(GATTHandleType(handle: handle, type: type))
+            }
+            push(.findInformationCompleted(current.id, entries: entries))
         case .write:
             push(.writeCompleted(current.id))
         }
@@ -423,6 +448,7 @@ struct GATTPendingRequest {
         case mtu
         case read(handle: UInt16, value: [UInt8])
         case readByType
+        case findInformation
         case write
     }
 

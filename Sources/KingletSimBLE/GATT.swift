@@ -232,9 +232,13 @@ enum ATTServer {
             var w = ByteWriter()
             w.u8(ATTOpcode.findInformationResponse.rawValue)
             w.u8(short ? 0x01 : 0x02)
-            for a in found where (a.type.short != nil) == short {
+            // One format per response, in ascending handle order with none left out
+            // (Core Vol 3 Part F §3.4.3.2): the list ends before the first attribute whose
+            // type has the other length, which the client's next request (from the last
+            // handle + 1) then finds.
+            for a in found {
                 let entry = 2 + (short ? 2 : 16)
-                guard w.bytes.count + entry <= mtu else { break }
+                guard (a.type.short != nil) == short, w.bytes.count + entry <= mtu else { break }
                 w.u16(a.handle)
                 w.append(a.type.wire)
             }

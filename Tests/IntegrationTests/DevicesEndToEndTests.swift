@@ -122,6 +122,13 @@ import Testing
         #expect(DevicesEndToEndTests.observedDesired(confirmed?["kitchen-plug"], "power") == "false")
         #expect(DevicesEndToEndTests.observedDesired(confirmed?["garden-relay"], "power") == "true",
                 "the GATT write: \(String(describing: confirmed?["garden-relay"]))")
+        // The relay's notifying Temperature characteristic (0x2A6E, 0.01 °C; the simulator holds
+        // 23.0 ± 0.3) reaches its twin over the GATT connection the agent holds to it.
+        let notified = DevicesEndToEndTests.waitFor(board.socket, within: 30) { devices in
+            DevicesEndToEndTests.reported(devices["garden-relay"], "temperature") != nil
+        }
+        let relayTemperature = Double(DevicesEndToEndTests.reported(notified?["garden-relay"], "temperature") ?? "") ?? 0
+        #expect((22.7...23.3).contains(relayTemperature), "the notified temperature: \(String(describing: notified?["garden-relay"]))")
         let registers = bench.modbusRegisters()
         #expect(((registers?["holdingRegisters"] as? [String: Any])?["values"] as? [Int])?.first == 225)
         #expect(((registers?["coils"] as? [String: Any])?["values"] as? [Int])?.first == 1)

@@ -68,6 +68,37 @@ import Testing
         #expect(outgoing(gatt) == [hex("024000190015000400080100ffff9ecadc240ee5a9e093f3a3b50300406e")])
     }
 
+    @Test func findInformationListsHandlesWith16Or128BitTypes() throws {
+        let (gatt, _) = client()
+        let short = try gatt.findInformation(start: 0x000C, now: at(0))
+        #expect(outgoing(gatt) == [hex("024000090005000400040c00ffff")])
+        deliver("0240200e000a000400" + "05010c0002290d000328", to: gatt)
+        #expect(drain(gatt) == [.findInformationCompleted(short, entries: [GATTHandleType(handle: 0x000C, type: .uuid16(0x2902)),
+                                                                           GATTHandleType(handle: 0x000D, type: .uuid16(0x2803))])])
+
+        // Format 0x02: a vendor's 128-bit type, and 0x2902 written out on the base UUID.
+        let long = try gatt.findInformation(start: 0x000E, end: 0x0010, now: at(1))
+        _ = outgoing(gatt)
+        let vendor = try #require(BLEUUID("a1b2c3d4-0009-4b4c-8e1f-6b696e676c65"))
+        let base = try #require(BLEUUID("00002902-0000-1000-8000-00805f9b34fb"))
+        let att = [0x05, 0x02, 0x0E, 0x00] + vendor.attBytes + [0x0F, 0x00] + base.attBytes
+        let l2cap = [UInt8(att.count), 0x00, 0x04, 0x00] + att
+        for packet in aclPackets([0x02, 0x40, 0x20, UInt8(l2cap.count), 0x00] + l2cap) { gatt.receive(packet, now: at(1)) }
+        #expect(drain(gatt) == [.findInformationCompleted(long, entries: [GATTHandleType(handle: 0x000E, type: vendor),
+                                                                          GATTHandleType(handle: 0x000F, type: .uuid16(0x2902))])])
+    }
+
+    @Test func aFindInformationResponseWithAPartPairOrAnUnknownFormatIsMalformed() throws {
+        let (gatt, _) = client()
+        let cut = try gatt.findInformation(start: 0x000C, now: at(0))
+        deliver("02402009000500040005010c0002", to: gatt)
+        let unknown = try gatt.findInformation(start: 0x000C, now: at(0))
+        deliver("0240200a00060004000503" + "0c000229", to: gatt)
+        #expect(drain(gatt) == [.requestFailed(cut, .malformedResponse(opcode: 0x05)),
+                                .requestFailed(unknown, .malformedResponse(opcode: 0x05))])
+        #expect(gatt.counters.malformedPDUs == 2)
+    }
+
     @Test func errorResponseBecomesATypedError() throws {
         let (gatt, _) = client()
         let id = try gatt.read(handle: 0x0003, now: at(0))
