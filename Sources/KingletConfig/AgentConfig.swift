@@ -16,6 +16,8 @@ public struct AgentConfig: Equatable {
     /// The board's own devices and local broker (`devices:`). Compared by the devices'
     /// hashes only.
     public var devices = DeviceSettings()
+    /// Container images: registries, credentials, platform, garbage collection (`images:`).
+    public var images = ImageSettings()
 
     public init(nodeName: String, nodeLabels: [(String, String)] = [], paths: AgentPaths = AgentPaths(),
                 runtime: RuntimeSettings = RuntimeSettings(), cloud: CloudSettings? = nil) {
@@ -28,7 +30,7 @@ public struct AgentConfig: Equatable {
 
     public static func == (a: AgentConfig, b: AgentConfig) -> Bool {
         a.nodeName == b.nodeName && a.paths == b.paths && a.runtime == b.runtime && a.cloud == b.cloud
-            && a.nodeLabels.count == b.nodeLabels.count
+            && a.images == b.images && a.nodeLabels.count == b.nodeLabels.count
             && zip(a.nodeLabels, b.nodeLabels).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
             && a.devices.localBroker == b.devices.localBroker
             && a.devices.specs.map { $0.specHash } == b.devices.specs.map { $0.specHash }
@@ -48,6 +50,8 @@ public struct AgentPaths: Equatable {
     public var apps: String = "/var/lib/kinglet/apps"
     /// The status socket `kinglet status` and `kinglet logs` talk to.
     public var socket: String = "/run/kinglet/kinglet.sock"
+    /// The image store: blobs, root file systems, images.json (docs/images.md).
+    public var images: String = "/var/lib/kinglet/images"
 
     public init() {}
 }
@@ -59,6 +63,23 @@ public struct RuntimeSettings: Equatable {
     public var logMaxBytes: Int64 = 10 * 1024 * 1024
     /// Rotated files kept per container, the live one included.
     public var logMaxFiles: Int64 = 5
+
+    public init() {}
+}
+
+/// Where images come from and how much disk they may take (`images:`, docs/images.md).
+public struct ImageSettings: Equatable {
+    /// Registries (`host[:port]`) reached over plain http; loopback ones always are.
+    public var insecureRegistries: [String] = []
+    /// A docker-style config.json with `auths` for private registries (read when present).
+    public var credentialsFile: String = "/etc/kinglet/registries.json"
+    /// The platform images are chosen for, e.g. `linux/arm/v6`; nil: the kernel's (`uname -m`).
+    public var platform: String? = nil
+    /// Unused images are removed, least recently used first, when the image store's file
+    /// system is at least this full (percent), until it is at most `gcLowThresholdPercent`:
+    /// the kubelet's imageGCHighThresholdPercent and imageGCLowThresholdPercent.
+    public var gcHighThresholdPercent: Int64 = 85
+    public var gcLowThresholdPercent: Int64 = 80
 
     public init() {}
 }

@@ -10,7 +10,7 @@ public enum ConfigDecoder {
         let root = FieldReader(node, file: file)
         if root.isNull { return AgentConfig(nodeName: defaultNodeName) }
         let object = try root.object()
-        try rejectUnknown(object, allowed: ["node", "paths", "runtime", "cloud", "devices"])
+        try rejectUnknown(object, allowed: ["node", "paths", "runtime", "cloud", "devices", "images"])
         let folder = FolderListing.parentFolder(of: file)
         var config = AgentConfig(nodeName: defaultNodeName)
 
@@ -24,12 +24,13 @@ public enum ConfigDecoder {
             config.nodeLabels = try nodeSection.stringMap("labels")
         }
         if let paths = try object.object("paths") {
-            try rejectUnknown(paths, allowed: ["cacheFile", "staticPods", "logs", "apps", "socket"])
+            try rejectUnknown(paths, allowed: ["cacheFile", "staticPods", "logs", "apps", "socket", "images"])
             config.paths.cacheFile = try path(paths, "cacheFile", folder) ?? config.paths.cacheFile
             config.paths.staticPods = try path(paths, "staticPods", folder) ?? config.paths.staticPods
             config.paths.logs = try path(paths, "logs", folder) ?? config.paths.logs
             config.paths.apps = try path(paths, "apps", folder) ?? config.paths.apps
             config.paths.socket = try path(paths, "socket", folder) ?? config.paths.socket
+            config.paths.images = try path(paths, "images", folder) ?? config.paths.images
         }
         if let runtime = try object.object("runtime") {
             try rejectUnknown(runtime, allowed: ["cgroupRoot", "logMaxBytes", "logMaxFiles"])
@@ -66,6 +67,30 @@ public enum ConfigDecoder {
                 }
             }
             config.cloud = settings
+        }
+        if let images = try object.object("images") {
+            try rejectUnknown(images, allowed: ["insecureRegistries", "credentialsFile", "platform",
+                                                "gcHighThresholdPercent", "gcLowThresholdPercent"])
+            config.images.insecureRegistries = try images.stringList("insecureRegistries")
+            config.images.credentialsFile = try path(images, "credentialsFile", folder) ?? config.images.credentialsFile
+            if let field = images.field("platform") {
+                let platform = try field.string()
+                let parts = platform.split(separator: "/", omittingEmptySubsequences: false)
+                guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+                    throw field.error("expected os/architecture[/variant], e.g. linux/arm/v7")
+                }
+                config.images.platform = platform
+            }
+            for (key, lowest) in [("gcHighThresholdPercent", Int64(1)), ("gcLowThresholdPercent", Int64(0))] {
+                guard let field = images.field(key) else { continue }
+                let value = try field.integer()
+                if value < lowest || value > 100 { throw field.error("must be between \(lowest) and 100") }
+                if key == "gcHighThresholdPercent" { config.images.gcHighThresholdPercent = value } else { config.images.gcLowThresholdPercent = value }
+            }
+            if config.images.gcLowThresholdPercent >= config.images.gcHighThresholdPercent {
+                throw DocumentError(file: file, position: images.reader.node.position, path: "images.gcLowThresholdPercent",
+                                    message: "must be below gcHighThresholdPercent (\(config.images.gcHighThresholdPercent))")
+            }
         }
         if let devices = object.field("devices") {
             config.devices = try ConfigDevices.decode(devices, file: file)

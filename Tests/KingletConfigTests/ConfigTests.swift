@@ -30,9 +30,33 @@ import Testing
         #expect(try config("runtime: {logMaxBytes: 1Mi, logMaxFiles: 2}").runtime.logMaxBytes == 1_048_576)
     }
 
+    @Test func theImagesSectionSetsRegistriesCredentialsPlatformAndGarbageCollection() throws {
+        let images = try config("""
+            paths: {images: state/images}
+            images:
+              insecureRegistries: ["registry.local:5000"]
+              credentialsFile: registries.json
+              platform: linux/arm/v6
+              gcHighThresholdPercent: 90
+              gcLowThresholdPercent: 70
+            """, file: "boards/sim/kinglet.yaml")
+        #expect(images.paths.images == "boards/sim/state/images")
+        #expect(images.images.insecureRegistries == ["registry.local:5000"])
+        #expect(images.images.credentialsFile == "boards/sim/registries.json")
+        #expect(images.images.platform == "linux/arm/v6")
+        #expect(images.images.gcHighThresholdPercent == 90 && images.images.gcLowThresholdPercent == 70)
+        let defaults = try config("")
+        #expect(defaults.paths.images == "/var/lib/kinglet/images")
+        #expect(defaults.images.gcHighThresholdPercent == 85 && defaults.images.gcLowThresholdPercent == 80)
+        #expect(problem("images: {platform: arm}") == "/etc/kinglet/kinglet.yaml:1:20: images.platform: expected os/architecture[/variant], e.g. linux/arm/v7")
+        #expect(problem("images: {gcHighThresholdPercent: 101}") == "/etc/kinglet/kinglet.yaml:1:34: images.gcHighThresholdPercent: must be between 1 and 100")
+        #expect(problem("images: {gcHighThresholdPercent: 70, gcLowThresholdPercent: 75}")
+            == "/etc/kinglet/kinglet.yaml:1:9: images.gcLowThresholdPercent: must be below gcHighThresholdPercent (70)")
+    }
+
     @Test func mistakesNameFileLineAndColumn() {
         #expect(problem("paths:\n  cacheFlie: x\n")
-            == "/etc/kinglet/kinglet.yaml:2:3: paths.cacheFlie: unknown field 'cacheFlie' (expected one of: cacheFile, staticPods, logs, apps, socket)")
+            == "/etc/kinglet/kinglet.yaml:2:3: paths.cacheFlie: unknown field 'cacheFlie' (expected one of: cacheFile, staticPods, logs, apps, socket, images)")
         #expect(problem("node: {name: Bad_Name}") == "/etc/kinglet/kinglet.yaml:1:14: node.name: 'Bad_Name' is not a valid name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit")
         #expect(problem("runtime: {logMaxFiles: 0}") == "/etc/kinglet/kinglet.yaml:1:24: runtime.logMaxFiles: must be between 1 and 100")
         #expect(problem("runtime: {logMaxFiles: 1000000000}") == "/etc/kinglet/kinglet.yaml:1:24: runtime.logMaxFiles: must be between 1 and 100")
