@@ -92,6 +92,49 @@ public final class ImageStore {
         }
     }
 
+    /// Notes that a container started from the image (garbage collection removes the least
+    /// recently used first).
+    public func markUsed(_ reference: String, at seconds: Int64) throws(ImageStoreError) {
+        guard let index = images.firstIndex(where: { $0.reference == reference }) else { return }
+        var updated = images
+        updated[index].lastUsedAt = seconds
+        try writeIndex(updated)
+        images = updated
+    }
+
+    /// How full the store's file system is, in percent; nil when statvfs fails.
+    public func diskUsagePercent() -> Int64? {
+        var total: Int64 = 0
+        var available: Int64 = 0
+        guard kinglet_filesystem_kib(root, &total, &available) == 0, total > 0 else { return nil }
+        return (total - available) * 100 / total
+    }
+
+    /// The kubelet's image garbage collection: when the file system is at least `high`
+    /// percent full, images no container uses (`inUse`: references) go, least recently
+    /// used first, until it is at most `low` percent full or nothing unused is left. An
+    /// image's root file system and blobs go with its last reference. Returns the
+    /// references removed.
+    public func collectGarbage(high: Int64, low: Int64, inUse: Set<String>,
+                               usage: () -> Int64? = { nil }) throws(ImageStoreError) -> [String] {
+        guard let start = usage() ?? diskUsagePercent(), start >= high else { return [] }
+        var removed: [String] = []
+        let candidates = images.filter { !inUse.contains($0.reference) }.sorted { $0.lastUsedAt < $1.lastUsedAt }
+        for image in candidates {
+            if let now = usage() ?? diskUsagePercent(), now <= low { break }
+            try forget(image.reference)
+            removed.append(image.reference)
+            guard !images.contains(where: { $0.config == image.config }) else { continue }
+            if kinglet_remove_tree(rootfsPath(image.config)) != 0 {
+                throw .system("remove \(rootfsPath(image.config))", kinglet_errno())
+            }
+            for digest in [image.config, image.manifest] where !images.contains(where: { $0.manifest == digest || $0.config == digest }) {
+                _ = unlink(blobPath(digest))
+            }
+        }
+        return removed
+    }
+
     // MARK: The index
 
     func loadIndex() throws(ImageStoreError) -> [StoredImage] {

@@ -62,3 +62,63 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: folder.file("images.json.corrupt")))
     }
 }
+
+@Suite struct ImageGarbageCollectionTests {
+    static func digest(_ byte: String) throws -> ImageDigest { try ImageDigest(parsing: "sha256:" + String(repeating: byte, count: 64)) }
+
+    /// Three images with root file systems; `c` shares its config (and so its root) with `d`.
+    func store(_ folder: ImagesScratchFolder) throws -> ImageStore {
+        let store = try ImageStore(root: folder.path)
+        for (name, config, used) in [("a", "1", 300), ("b", "2", 100), ("c", "3", 200), ("d", "3", 50)] {
+            let configDigest = try ImageGarbageCollectionTests.digest(config)
+            try FileManager.default.createDirectory(atPath: store.rootfsPath(configDigest) + "/bin", withIntermediateDirectories: true)
+            try store.storeBlob(Array("{}".utf8), digest: configDigest)
+            try store.record(StoredImage(reference: "r/\(name):1", manifest: try ImageGarbageCollectionTests.digest(name == "d" ? "e" : name),
+                                         config: configDigest, layers: [], size: 10, pulledAt: 0, lastUsedAt: Int64(used)))
+        }
+        return store
+    }
+
+    @Test func belowTheHighThresholdNothingIsRemoved() throws {
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let store = try store(folder)
+        #expect(try store.collectGarbage(high: 85, low: 80, inUse: [], usage: { 84 }).isEmpty)
+        #expect(store.images.count == 4)
+    }
+
+    @Test func unusedImagesGoLeastRecentlyUsedFirstUntilTheLowThreshold() throws {
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let store = try store(folder)
+        // Each removal frees 5 %; 90 % → 80 % takes two unused images. `b` (used at 100) is
+        // in use, so `d` (50) and then `c` (200) go.
+        let removed = try store.collectGarbage(high: 85, low: 80, inUse: ["r/b:1"], usage: { 70 + 5 * Int64(store.images.count) })
+        #expect(removed == ["r/d:1", "r/c:1"])
+        #expect(store.images.map(\.reference).sorted() == ["r/a:1", "r/b:1"])
+        // `c` and `d` shared a root: it went with the last of them, the others stay.
+        #expect(!FileManager.default.fileExists(atPath: store.rootfsPath(try ImageGarbageCollectionTests.digest("3"))))
+        #expect(!store.hasBlob(try ImageGarbageCollectionTests.digest("3")))
+        #expect(FileManager.default.fileExists(atPath: store.rootfsPath(try ImageGarbageCollectionTests.digest("1"))))
+        #expect(FileManager.default.fileExists(atPath: store.rootfsPath(try ImageGarbageCollectionTests.digest("2"))))
+        #expect(try ImageStore(root: folder.path).images.count == 2)
+    }
+
+    @Test func imagesInUseAreNeverRemovedEvenWhenTheDiskStaysFull() throws {
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let store = try store(folder)
+        let removed = try store.collectGarbage(high: 85, low: 80, inUse: ["r/a:1", "r/c:1"], usage: { 99 })
+        #expect(Set(removed) == ["r/b:1", "r/d:1"])
+        #expect(store.images.map(\.reference).sorted() == ["r/a:1", "r/c:1"])
+        // `d` went but `c` still uses the shared root.
+        #expect(FileManager.default.fileExists(atPath: store.rootfsPath(try ImageGarbageCollectionTests.digest("3"))))
+    }
+
+    @Test func theRealFileSystemIsMeasured() throws {
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let usage = try #require(try ImageStore(root: folder.path).diskUsagePercent())
+        #expect((0...100).contains(usage))
+    }
+}
