@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "KingletNode", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletStatusSocket", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletCache", dependencies: ["KingletCore", "CKingletSystem"]),
-        .target(name: "KingletRuntime", dependencies: ["KingletCore", "CKingletSystem"]),
+        .target(name: "KingletRuntime", dependencies: ["KingletCore", "KingletDocument", "CKingletSystem"]),
         .target(name: "KingletProbes", dependencies: ["KingletCore", "CKingletSystem"]),
         .target(name: "KingletPodManager", dependencies: [
             "KingletCore", "KingletPod", "KingletRuntime", "KingletProbes", "CKingletSystem",
@@ -61,7 +61,8 @@ let package = Package(
         .target(name: "KingletAgent", dependencies: [
             "KingletCore", "KingletEpoll", "KingletDocument", "KingletPod", "KingletConfig", "KingletNode",
             "KingletCache", "KingletRuntime", "KingletProbes", "KingletPodManager", "KingletStatusSocket", "KingletLink",
-            "KingletDevices", "KingletModbus", "KingletZigbee", "KingletBLE", "KingletLocalBus", "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL",
+            "KingletDevices", "KingletModbus", "KingletZigbee", "KingletBLE", "KingletLocalBus", "KingletHTTP", "KingletImages",
+            "CKingletSystem", "CMosquitto", "CModbus", "CBluetooth", "CYAML", "COpenSSL", "CZlib",
         ]),
         // Entry.swift declares its entry point (@main on the host, the C main in Embedded
         // mode), so it is compiled as a library file in both modes.

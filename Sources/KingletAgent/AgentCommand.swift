@@ -9,6 +9,8 @@ public enum AgentCommand: Equatable {
     case cache(CacheAction, file: String)
     case status(StatusOptions)
     case logs(LogsOptions)
+    case images(ImagesOptions)
+    case pull(PullOptions)
 }
 
 public enum HelpTopic: String, Equatable {
@@ -17,6 +19,8 @@ public enum HelpTopic: String, Equatable {
     case cache
     case status
     case logs
+    case images
+    case pull
 }
 
 public enum CacheAction: String, Equatable {
@@ -50,6 +54,20 @@ public struct LogsOptions: Equatable {
     public var follow = false
     public var timestamps = false
     public var location = AgentLocation()
+    public init() {}
+}
+
+public struct ImagesOptions: Equatable {
+    public var output: OutputFormat = .table
+    public var configPath: String = RunOptions.defaultConfigPath
+    public init() {}
+}
+
+public struct PullOptions: Equatable {
+    public var image: String = ""
+    public var configPath: String = RunOptions.defaultConfigPath
+    /// `os/architecture[/variant]` instead of the config's or the kernel's.
+    public var platform: String? = nil
     public init() {}
 }
 
@@ -103,6 +121,10 @@ public enum AgentCommandLine {
             return try parseStatus(rest.dropFirst())
         case "logs":
             return try parseLogs(rest.dropFirst())
+        case "images":
+            return try parseImages(rest.dropFirst())
+        case "pull":
+            return try parsePull(rest.dropFirst())
         default:
             // `kinglet --config X` means `kinglet run --config X`, as with the kubelet.
             if first.hasPrefix("-") { return try parseRun(rest) }
@@ -197,6 +219,45 @@ public enum AgentCommandLine {
         }
         if options.pod.isEmpty { throw UsageError("'logs' needs a pod name") }
         return .logs(options)
+    }
+
+    private static func parseImages(_ arguments: ArraySlice<String>) throws(UsageError) -> AgentCommand {
+        var options = ImagesOptions()
+        var rest = arguments
+        while let argument = rest.first {
+            rest = rest.dropFirst()
+            let (name, inlineValue) = split(argument)
+            switch name {
+            case "--help", "-h": return .help(.images)
+            case "--config", "-c": options.configPath = try value(of: name, inline: inlineValue, rest: &rest)
+            case "-o", "--output":
+                let format = try value(of: name, inline: inlineValue, rest: &rest)
+                guard let output = OutputFormat(rawValue: format) else { throw UsageError("unknown output format '\(format)' (table or json)") }
+                options.output = output
+            default: throw UsageError("unknown option '\(argument)' for 'images'")
+            }
+        }
+        return .images(options)
+    }
+
+    private static func parsePull(_ arguments: ArraySlice<String>) throws(UsageError) -> AgentCommand {
+        var options = PullOptions()
+        var rest = arguments
+        while let argument = rest.first {
+            rest = rest.dropFirst()
+            let (name, inlineValue) = split(argument)
+            switch name {
+            case "--help", "-h": return .help(.pull)
+            case "--config", "-c": options.configPath = try value(of: name, inline: inlineValue, rest: &rest)
+            case "--platform": options.platform = try value(of: name, inline: inlineValue, rest: &rest)
+            default:
+                if argument.hasPrefix("-") { throw UsageError("unknown option '\(argument)' for 'pull'") }
+                guard options.image.isEmpty else { throw UsageError("'pull' takes one image, got '\(options.image)' and '\(argument)'") }
+                options.image = argument
+            }
+        }
+        if options.image.isEmpty { throw UsageError("'pull' needs an image, e.g. 'kinglet pull eclipse-mosquitto:2'") }
+        return .pull(options)
     }
 
     /// --config and --socket, shared by the client commands. False when `name` is neither.

@@ -67,6 +67,10 @@ public enum AgentMain {
             return ClientCommands.status(options)
         case .logs(let options):
             return ClientCommands.logs(options)
+        case .images(let options):
+            return ImageCommands.images(options)
+        case .pull(let options):
+            return ImageCommands.pull(options)
         }
     }
 

@@ -7,6 +7,8 @@ enum HelpText {
         case .status: return status
         case .logs: return logs
         case .cache: return cache
+        case .images: return images
+        case .pull: return pull
         }
     }
 
@@ -19,6 +21,8 @@ enum HelpText {
       run              run the agent (the default command)
       status           show the running agent's pods, containers and node conditions
       logs POD         print a container's log
+      images           list the images on this board
+      pull IMAGE       pull an image into the board's image store
       cache verify|inspect FILE
                        check or list a pod cache file
       version          print the version and the linked C libraries
@@ -29,6 +33,36 @@ enum HelpText {
       -V, --version    print the version
 
     'kinglet --config FILE' is short for 'kinglet run --config FILE'.
+    """
+
+    static let images = """
+    usage: kinglet images [-o table|json] [--config FILE]
+
+    Lists the images in the image store (paths.images of the config): reference, image
+    id (config digest), size as the registry gives it, when pulled and last used.
+
+    options:
+      -o, --output FORMAT  table (default) or json
+      -c, --config FILE    config file (default: \(RunOptions.defaultConfigPath))
+      -h, --help           print this help
+    """
+
+    static let pull = """
+    usage: kinglet pull IMAGE [--platform OS/ARCH[/VARIANT]] [--config FILE]
+
+    Pulls IMAGE (eclipse-mosquitto:2, registry.local:5000/plc-bridge:1.4, name@sha256:...)
+    into the image store, for a board to start without network (docs/images.md), with the
+    config's registries and credentials. Progress goes to standard output. Run it while the
+    agent is stopped: both write the store's index.
+
+    options:
+          --platform P     pull for another platform (default: images.platform of the config,
+                           else this kernel's, e.g. linux/arm/v7)
+      -c, --config FILE    config file (default: \(RunOptions.defaultConfigPath))
+      -h, --help           print this help
+
+    Exit status: 0 when pulled, 1 when the pull failed (the reason is printed), 2 for a bad
+    command line, config or image name.
     """
 
     static let run = """

@@ -3,6 +3,7 @@ import CModbus
 import CMosquitto
 import COpenSSL
 import CYAML
+import CZlib
 
 /// The C libraries the agent links, with the versions they report at run time.
 ///
@@ -21,6 +22,7 @@ public enum LinkedLibraries {
             Library(name: "libmodbus", version: "\(libmodbus_version_major).\(libmodbus_version_minor).\(libmodbus_version_micro)"),
             Library(name: "libyaml", version: String(cString: yaml_get_version_string())),
             Library(name: "libbluetooth", version: bluetoothVersion()),
+            Library(name: "zlib", version: String(cString: zlibVersion())),
         ]
     }
 

@@ -162,7 +162,7 @@ final class HTTPExchange {
     /// is that address already.
     private func shownAddress(_ address: String) -> String {
         if url.hostIsIPAddress { return "" }
-        for byte in address.utf8 where byte == ASCII.colon {
+        for byte in address.utf8 where byte == HTTPASCII.colon {
             return "[" + address + "]:" + url.port.description
         }
         return address + ":" + url.port.description

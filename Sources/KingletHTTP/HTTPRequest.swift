@@ -35,7 +35,7 @@ public struct HTTPRequest: Equatable, Sendable {
     public func redirected(by head: HTTPResponseHead) throws(HTTPClientError) -> HTTPRequest? {
         guard head.isRedirect else { return nil }
         let server = url.hostAndPort
-        guard let location = head["Location"], !ASCII.trimmed(Array(location.utf8)).isEmpty else {
+        guard let location = head["Location"], !HTTPASCII.trimmed(Array(location.utf8)).isEmpty else {
             throw .malformedResponse(server: server, reason: "redirect " + head.status.description + " without a Location header")
         }
         let target: HTTPURL
@@ -64,22 +64,22 @@ public struct HTTPRequest: Equatable, Sendable {
 
     /// The request as written on the wire.
     func encoded(userAgent: String) throws(HTTPClientError) -> [UInt8] {
-        guard ASCII.isToken(method) else {
-            throw .invalidRequest(url: url.description, reason: "the method " + ASCII.quoted(method.utf8) + " is not a token")
+        guard HTTPASCII.isToken(method) else {
+            throw .invalidRequest(url: url.description, reason: "the method " + HTTPASCII.quoted(method.utf8) + " is not a token")
         }
         for field in headers.fields {
-            guard ASCII.isToken(field.name) else {
-                throw .invalidRequest(url: url.description, reason: "the header name " + ASCII.quoted(field.name.utf8) + " is not a token")
+            guard HTTPASCII.isToken(field.name) else {
+                throw .invalidRequest(url: url.description, reason: "the header name " + HTTPASCII.quoted(field.name.utf8) + " is not a token")
             }
-            for byte in field.value.utf8 where byte == ASCII.cr || byte == ASCII.lf || byte == 0 {
+            for byte in field.value.utf8 where byte == HTTPASCII.cr || byte == HTTPASCII.lf || byte == 0 {
                 throw .invalidRequest(url: url.description, reason: "the value of header " + field.name + " contains CR, LF or NUL")
             }
         }
         var text = method + " " + url.pathAndQuery + " HTTP/1.1\r\nHost: " + (headers["Host"] ?? url.authority) + "\r\n"
         if !headers.contains("User-Agent") && !userAgent.isEmpty { text += "User-Agent: " + userAgent + "\r\n" }
         for field in headers.fields {
-            if ASCII.equalIgnoringCase(field.name, "Host") || ASCII.equalIgnoringCase(field.name, "Connection")
-                || ASCII.equalIgnoringCase(field.name, "Content-Length") || ASCII.equalIgnoringCase(field.name, "Transfer-Encoding") {
+            if HTTPASCII.equalIgnoringCase(field.name, "Host") || HTTPASCII.equalIgnoringCase(field.name, "Connection")
+                || HTTPASCII.equalIgnoringCase(field.name, "Content-Length") || HTTPASCII.equalIgnoringCase(field.name, "Transfer-Encoding") {
                 continue
             }
             text += field.name + ": " + field.value + "\r\n"

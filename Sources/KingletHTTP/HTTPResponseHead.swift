@@ -23,7 +23,7 @@ public struct HTTPResponseHead: Equatable, Sendable {
     /// The Content-Length, when the response has one that is a number.
     public var contentLength: Int64? {
         guard let text = headers["Content-Length"] else { return nil }
-        return ASCII.decimal(ASCII.trimmed(Array(text.utf8)))
+        return HTTPASCII.decimal(HTTPASCII.trimmed(Array(text.utf8)))
     }
 
     /// 301, 302, 303, 307 and 308: a redirect the caller may follow (`HTTPRequest.redirected(by:)`).

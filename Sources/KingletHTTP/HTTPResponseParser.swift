@@ -100,9 +100,9 @@ struct HTTPResponseParser {
                 if offset >= input.count { return .needMore }
                 let byte = input[offset]
                 offset += 1
-                if byte == ASCII.cr && !sawCR {
+                if byte == HTTPASCII.cr && !sawCR {
                     state = .chunkDataEnd(sawCR: true)
-                } else if byte == ASCII.lf {
+                } else if byte == HTTPASCII.lf {
                     state = .chunkSize
                 } else {
                     throw .malformed("chunk data is not followed by CRLF (the chunk is longer than its size line said)")
@@ -145,7 +145,7 @@ struct HTTPResponseParser {
     private mutating func takeHead(_ input: UnsafeRawBufferPointer, _ offset: inout Int) throws(Failure) -> HTTPResponseHead? {
         while offset < input.count {
             var end = offset
-            while end < input.count && input[end] != ASCII.lf { end += 1 }
+            while end < input.count && input[end] != HTTPASCII.lf { end += 1 }
             let found = end < input.count
             let stop = found ? end + 1 : end
             if pending.count + (stop - offset) > maxHeadBytes { throw .headTooLarge(maxHeadBytes) }
@@ -154,7 +154,7 @@ struct HTTPResponseParser {
             offset = stop
             guard found else { return nil }
             var length = pending.count - 1 - lineStart
-            if length > 0 && pending[pending.count - 2] == ASCII.cr { length -= 1 }
+            if length > 0 && pending[pending.count - 2] == HTTPASCII.cr { length -= 1 }
             if length > 0 {
                 lineStart = pending.count
                 continue
@@ -181,9 +181,9 @@ struct HTTPResponseParser {
     private func parseHead() throws(Failure) -> HTTPResponseHead {
         var lines: [ArraySlice<UInt8>] = []
         var start = 0
-        for index in 0..<pending.count where pending[index] == ASCII.lf {
+        for index in 0..<pending.count where pending[index] == HTTPASCII.lf {
             var end = index
-            if end > start && pending[end - 1] == ASCII.cr { end -= 1 }
+            if end > start && pending[end - 1] == HTTPASCII.cr { end -= 1 }
             lines.append(pending[start..<end])
             start = index + 1
         }
@@ -192,26 +192,26 @@ struct HTTPResponseParser {
         guard let statusLine = lines.first else { throw .malformed("empty response head") }
         let (minor, status, reason) = try HTTPResponseParser.parseStatusLine(statusLine)
         var headers = HTTPHeaders()
-        var folded: [HTTPHeader] = []
+        var folded: [HTTPHeaderField] = []
         for line in lines.dropFirst() {
             guard let first = line.first else { continue }
-            if first == ASCII.space || first == ASCII.tab {
+            if first == HTTPASCII.space || first == HTTPASCII.tab {
                 // obs-fold (RFC 9112 5.2): the line continues the previous field's value.
                 guard !folded.isEmpty else { throw .malformed("the first header line starts with whitespace") }
-                let more = String(decoding: ASCII.trimmed(line), as: UTF8.self)
+                let more = String(decoding: HTTPASCII.trimmed(line), as: UTF8.self)
                 folded[folded.count - 1].value += " " + more
                 continue
             }
-            guard let colon = line.firstIndex(of: ASCII.colon) else {
-                throw .malformed("header line " + ASCII.quoted(line) + " has no colon")
+            guard let colon = line.firstIndex(of: HTTPASCII.colon) else {
+                throw .malformed("header line " + HTTPASCII.quoted(line) + " has no colon")
             }
             let name = line[line.startIndex..<colon]
-            if name.isEmpty { throw .malformed("header line " + ASCII.quoted(line) + " has no name") }
-            for byte in name where !ASCII.isTokenByte(byte) {
-                throw .malformed("header name " + ASCII.quoted(name) + " is not a token")
+            if name.isEmpty { throw .malformed("header line " + HTTPASCII.quoted(line) + " has no name") }
+            for byte in name where !HTTPASCII.isTokenByte(byte) {
+                throw .malformed("header name " + HTTPASCII.quoted(name) + " is not a token")
             }
-            let value = ASCII.trimmed(line[(colon + 1)...])
-            folded.append(HTTPHeader(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
+            let value = HTTPASCII.trimmed(line[(colon + 1)...])
+            folded.append(HTTPHeaderField(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
         }
         for field in folded { headers.add(field.name, field.value) }
         return HTTPResponseHead(status: status, reason: reason, headers: headers, versionMinor: minor)
@@ -221,17 +221,17 @@ struct HTTPResponseParser {
     static func parseStatusLine(_ line: ArraySlice<UInt8>) throws(Failure) -> (Int, Int, String) {
         let bytes = Array(line)
         let prefix = Array("HTTP/1.".utf8)
-        let problem = Failure.malformed("the status line " + ASCII.quoted(bytes) + " is not 'HTTP/1.x <3-digit status> <reason>'")
+        let problem = Failure.malformed("the status line " + HTTPASCII.quoted(bytes) + " is not 'HTTP/1.x <3-digit status> <reason>'")
         guard bytes.count >= 12 else { throw problem }
         for index in 0..<prefix.count where bytes[index] != prefix[index] { throw problem }
-        guard ASCII.isDigit(bytes[7]), bytes[8] == ASCII.space else { throw problem }
+        guard HTTPASCII.isDigit(bytes[7]), bytes[8] == HTTPASCII.space else { throw problem }
         var status = 0
         for index in 9..<12 {
-            guard ASCII.isDigit(bytes[index]) else { throw problem }
+            guard HTTPASCII.isDigit(bytes[index]) else { throw problem }
             status = status * 10 + Int(bytes[index] - 0x30)
         }
         guard status >= 100 else { throw problem }
-        if bytes.count > 12 && bytes[12] != ASCII.space { throw problem }
+        if bytes.count > 12 && bytes[12] != HTTPASCII.space { throw problem }
         let reason = bytes.count > 13 ? String(decoding: bytes[13...], as: UTF8.self) : ""
         return (Int(bytes[7] - 0x30), status, reason)
     }
@@ -249,11 +249,11 @@ struct HTTPResponseParser {
             var last: ArraySlice<UInt8> = []
             for value in codings {
                 for part in Array(value.utf8).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
-                    let trimmed = ASCII.trimmed(part)
+                    let trimmed = HTTPASCII.trimmed(part)
                     if !trimmed.isEmpty { last = trimmed }
                 }
             }
-            state = ASCII.equalIgnoringCase(String(decoding: last, as: UTF8.self), "chunked") ? .chunkSize : .untilClose
+            state = HTTPASCII.equalIgnoringCase(String(decoding: last, as: UTF8.self), "chunked") ? .chunkSize : .untilClose
             return
         }
         let lengths = head.values(of: "Content-Length")
@@ -264,9 +264,9 @@ struct HTTPResponseParser {
         var length: Int64? = nil
         for value in lengths {
             for part in Array(value.utf8).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-                let trimmed = ASCII.trimmed(part)
-                guard let number = ASCII.decimal(trimmed) else {
-                    throw .malformed("Content-Length " + ASCII.quoted(trimmed) + " is not a number")
+                let trimmed = HTTPASCII.trimmed(part)
+                guard let number = HTTPASCII.decimal(trimmed) else {
+                    throw .malformed("Content-Length " + HTTPASCII.quoted(trimmed) + " is not a number")
                 }
                 if let length, length != number {
                     throw .malformed("conflicting Content-Length values " + length.description + " and " + number.description)
@@ -284,7 +284,7 @@ struct HTTPResponseParser {
     /// A whole line (without CR LF) once its LF arrived, nil when more input is needed.
     private mutating func takeLine(_ input: UnsafeRawBufferPointer, _ offset: inout Int, limit: Int, what: String) throws(Failure) -> [UInt8]? {
         var end = offset
-        while end < input.count && input[end] != ASCII.lf { end += 1 }
+        while end < input.count && input[end] != HTTPASCII.lf { end += 1 }
         let found = end < input.count
         if pending.count + (end - offset) > limit {
             throw .malformed("the " + what + " is longer than " + limit.description + " bytes")
@@ -292,7 +292,7 @@ struct HTTPResponseParser {
         pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[offset..<end]))
         offset = found ? end + 1 : end
         guard found else { return nil }
-        if pending.last == ASCII.cr { pending.removeLast() }
+        if pending.last == HTTPASCII.cr { pending.removeLast() }
         return pending
     }
 
@@ -301,15 +301,15 @@ struct HTTPResponseParser {
         var size: Int64 = 0
         var digits = 0
         var index = 0
-        while index < line.count, let value = ASCII.hexValue(line[index]) {
-            if digits == 15 { throw .malformed("the chunk size " + ASCII.quoted(line) + " is too large") }
+        while index < line.count, let value = HTTPASCII.hexValue(line[index]) {
+            if digits == 15 { throw .malformed("the chunk size " + HTTPASCII.quoted(line) + " is too large") }
             size = size * 16 + Int64(value)
             digits += 1
             index += 1
         }
-        while index < line.count && (line[index] == ASCII.space || line[index] == ASCII.tab) { index += 1 }
+        while index < line.count && (line[index] == HTTPASCII.space || line[index] == HTTPASCII.tab) { index += 1 }
         if digits == 0 || (index < line.count && line[index] != UInt8(ascii: ";")) {
-            throw .malformed("the chunk size line " + ASCII.quoted(line) + " is not hexadecimal")
+            throw .malformed("the chunk size line " + HTTPASCII.quoted(line) + " is not hexadecimal")
         }
         return size
     }

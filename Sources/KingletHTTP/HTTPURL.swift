@@ -5,7 +5,7 @@ import CKingletSystem
 ///
 /// The host is kept lowercased and without brackets; userinfo (`user@host`) and IPv6 zones
 /// are refused; the fragment is dropped (it is never sent). Bytes that may not appear in a
-/// request line (controls, space, non-ASCII) are percent-encoded in the path and query.
+/// request line (controls, space, non-HTTPASCII) are percent-encoded in the path and query.
 public struct HTTPURL: Equatable, Hashable, Sendable, CustomStringConvertible {
     public enum Scheme: Equatable, Hashable, Sendable {
         case http
@@ -96,12 +96,12 @@ public struct HTTPURL: Equatable, Hashable, Sendable, CustomStringConvertible {
     public var description: String { scheme.name + "://" + authority + pathAndQuery }
 
     private var bracketedHost: String {
-        for byte in host.utf8 where byte == ASCII.colon { return "[" + host + "]" }
+        for byte in host.utf8 where byte == HTTPASCII.colon { return "[" + host + "]" }
         return host
     }
 
     private init(text: String, scheme: [UInt8], authority: [UInt8], path: [UInt8], query: [UInt8]?) throws(HTTPURLError) {
-        let schemeName = ASCII.lowercased(String(decoding: scheme, as: UTF8.self))
+        let schemeName = HTTPASCII.lowercased(String(decoding: scheme, as: UTF8.self))
         if schemeName == "http" {
             self.scheme = .http
         } else if schemeName == "https" {
@@ -121,7 +121,7 @@ public struct HTTPURL: Equatable, Hashable, Sendable, CustomStringConvertible {
             hostBytes = authority[1..<close]
             let rest = authority[(close + 1)...]
             if let first = rest.first {
-                guard first == ASCII.colon else { throw HTTPURLError(text, "unexpected text after the IPv6 address") }
+                guard first == HTTPASCII.colon else { throw HTTPURLError(text, "unexpected text after the IPv6 address") }
                 portBytes = rest.dropFirst()
             }
             if hostBytes.contains(UInt8(ascii: "%")) { throw HTTPURLError(text, "IPv6 zones are not supported") }
@@ -130,7 +130,7 @@ public struct HTTPURL: Equatable, Hashable, Sendable, CustomStringConvertible {
                 throw HTTPURLError(text, "'" + literal + "' is not an IPv6 address")
             }
         } else {
-            if let colon = authority.lastIndex(of: ASCII.colon) {
+            if let colon = authority.lastIndex(of: HTTPASCII.colon) {
                 hostBytes = authority[..<colon]
                 portBytes = authority[(colon + 1)...]
             } else {
@@ -138,21 +138,21 @@ public struct HTTPURL: Equatable, Hashable, Sendable, CustomStringConvertible {
             }
             if hostBytes.isEmpty { throw HTTPURLError(text, "it has no host") }
             for byte in hostBytes {
-                let allowed = ASCII.isAlpha(byte) || ASCII.isDigit(byte) || byte == UInt8(ascii: "-")
+                let allowed = HTTPASCII.isAlpha(byte) || HTTPASCII.isDigit(byte) || byte == UInt8(ascii: "-")
                     || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
                 if !allowed {
-                    throw HTTPURLError(text, "the host " + ASCII.quoted(hostBytes) + " is not a DNS name or IP address"
-                                       + (byte == ASCII.colon ? " (write an IPv6 address in brackets)" : ""))
+                    throw HTTPURLError(text, "the host " + HTTPASCII.quoted(hostBytes) + " is not a DNS name or IP address"
+                                       + (byte == HTTPASCII.colon ? " (write an IPv6 address in brackets)" : ""))
                 }
             }
             if hostBytes.count > 253 { throw HTTPURLError(text, "the host name is longer than 253 bytes") }
         }
         var hostLower: [UInt8] = []
-        for byte in hostBytes { hostLower.append(ASCII.lowercased(byte)) }
+        for byte in hostBytes { hostLower.append(HTTPASCII.lowercased(byte)) }
         host = String(decoding: hostLower, as: UTF8.self)
         if let portBytes, !portBytes.isEmpty {
-            guard let number = ASCII.decimal(portBytes), number > 0, number <= 65535 else {
-                throw HTTPURLError(text, "the port " + ASCII.quoted(portBytes) + " is not a number from 1 to 65535")
+            guard let number = HTTPASCII.decimal(portBytes), number > 0, number <= 65535 else {
+                throw HTTPURLError(text, "the port " + HTTPASCII.quoted(portBytes) + " is not a number from 1 to 65535")
             }
             port = UInt16(number)
         } else {
@@ -173,7 +173,7 @@ public struct HTTPURLError: Error, Equatable, Sendable, CustomStringConvertible 
         self.reason = reason
     }
 
-    public var description: String { "invalid URL " + ASCII.quoted(url.utf8, limit: 200) + ": " + reason }
+    public var description: String { "invalid URL " + HTTPASCII.quoted(url.utf8, limit: 200) + ": " + reason }
 }
 
 /// A URI reference split as RFC 3986 appendix B does.
@@ -186,20 +186,20 @@ struct URLParts {
     init(_ text: [UInt8]) {
         var rest = text[...]
         // Surrounding whitespace is not part of a URL (a header value may carry it).
-        rest = ASCII.trimmed(rest)
+        rest = HTTPASCII.trimmed(rest)
         if let hash = rest.firstIndex(of: UInt8(ascii: "#")) { rest = rest[..<hash] }
         scheme = nil
         // A scheme: a letter, then letters, digits, "+", "-", "." up to ":", before any "/?".
-        if let first = rest.first, ASCII.isAlpha(first) {
+        if let first = rest.first, HTTPASCII.isAlpha(first) {
             var index = rest.startIndex
             while index < rest.endIndex {
                 let byte = rest[index]
-                if byte == ASCII.colon {
+                if byte == HTTPASCII.colon {
                     scheme = Array(rest[rest.startIndex..<index])
                     rest = rest[(index + 1)...]
                     break
                 }
-                let schemeByte = ASCII.isAlpha(byte) || ASCII.isDigit(byte) || byte == UInt8(ascii: "+")
+                let schemeByte = HTTPASCII.isAlpha(byte) || HTTPASCII.isDigit(byte) || byte == UInt8(ascii: "+")
                     || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
                 if !schemeByte { break }
                 index += 1

@@ -1,3 +1,4 @@
+import CKingletSystem
 import KingletDocument
 import KingletPod
 
@@ -94,5 +95,22 @@ public struct BoardPlatform: Equatable, Sendable {
     public func noMatchMessage(_ index: [ImageDescriptor]) -> String {
         let offered = index.filter { !$0.isAttestation }.compactMap { $0.platform?.description }
         return "no \(platform.description) image in the index (it has \(offered.isEmpty ? "no platforms" : offered.joined(separator: ", ")))"
+    }
+}
+
+extension BoardPlatform {
+    /// The kernel's platform (`uname -m`), or the one `text` names (`linux/arm/v6`).
+    public static func current(override text: String? = nil) -> BoardPlatform? {
+        if let text {
+            let parts = text.split(separator: "/").map(String.init)
+            guard parts.count >= 2 else { return nil }
+            return BoardPlatform(ImagePlatform(os: parts[0], architecture: parts[1], variant: parts.count > 2 ? parts[2] : nil))
+        }
+        var names = utsname()
+        guard uname(&names) == 0 else { return nil }
+        let machine = withUnsafeBytes(of: &names.machine) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return BoardPlatform(machine: machine)
     }
 }

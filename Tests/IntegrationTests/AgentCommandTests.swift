@@ -7,7 +7,7 @@ import Testing
         let result = try #require(try AgentProcess.run(["--version"]))
         #expect(result.status == 0)
         #expect(result.output.hasPrefix("kinglet 0.1.0 (host, "))
-        for name in ["libmosquitto", "OpenSSL", "libmodbus", "libyaml", "libbluetooth"] {
+        for name in ["libmosquitto", "OpenSSL", "libmodbus", "libyaml", "libbluetooth", "zlib"] {
             #expect(result.output.contains("\n  \(name) "), "missing \(name) in: \(result.output)")
         }
     }

@@ -21,6 +21,7 @@ struct TemporaryBoard {
           logs: logs
           apps: apps
           socket: state/kinglet.sock
+          images: state/images
         \(extraConfig)
         """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)

@@ -42,7 +42,7 @@ struct HTTPRequestTests {
         #expect(headers["a"] == "1")
         #expect(headers.values(of: "A") == ["1", "3"])
         headers.set("A", "4")
-        #expect(headers.fields == [HTTPHeader(name: "A", value: "4"), HTTPHeader(name: "b", value: "2")])
+        #expect(headers.fields == [HTTPHeaderField(name: "A", value: "4"), HTTPHeaderField(name: "b", value: "2")])
         headers.remove("B")
         #expect(headers.count == 1)
         #expect(!headers.contains("b"))

@@ -1,5 +1,5 @@
-/// Byte-level helpers for the protocol's ASCII text (the Embedded subset has no Foundation).
-enum ASCII {
+/// Byte-level helpers for the protocol's HTTPASCII text (the Embedded subset has no Foundation).
+enum HTTPASCII {
     static let cr: UInt8 = 0x0d
     static let lf: UInt8 = 0x0a
     static let space: UInt8 = 0x20
@@ -45,7 +45,7 @@ enum ASCII {
         return true
     }
 
-    /// Compares two strings ignoring ASCII case (header names, schemes, host names).
+    /// Compares two strings ignoring HTTPASCII case (header names, schemes, host names).
     static func equalIgnoringCase(_ a: String, _ b: String) -> Bool {
         var left = a.utf8.makeIterator()
         var right = b.utf8.makeIterator()
@@ -88,7 +88,7 @@ enum ASCII {
         return value
     }
 
-    /// Text for messages: bytes as they came, controls and non-ASCII as \xNN, cut at `limit`.
+    /// Text for messages: bytes as they came, controls and non-HTTPASCII as \xNN, cut at `limit`.
     static func quoted<C: Collection>(_ bytes: C, limit: Int = 80) -> String where C.Element == UInt8 {
         let hex = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
