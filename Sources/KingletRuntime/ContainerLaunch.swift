@@ -41,6 +41,9 @@ public struct ContainerLaunch: Sendable {
     public var logPath: String
     public var logLimits: LogLimits
     public var resourceLimits: ResourceLimits
+    /// The image, user, volumes and devices of an OCI container (`OCIRuntime`); nil for
+    /// the exec runtime, which ignores it.
+    public var oci: OCILaunchOptions? = nil
 
     public init(podUID: String, containerName: String, executable: String, arguments: [String] = [],
                 environment: [EnvironmentVariable] = [], workingDirectory: String? = nil,

@@ -42,5 +42,6 @@
 #include "kinglet_resolver.h"
 #include "kinglet_text.h"
 #include "kinglet_tree.h"
+#include "kinglet_oci.h"
 
 #endif
