@@ -1,3 +1,4 @@
+import KingletCore
 import KingletConfig
 
 /// Finds a container's log file from what a user types: the pod's name as in `kinglet

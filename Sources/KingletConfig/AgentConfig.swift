@@ -63,6 +63,9 @@ public struct RuntimeSettings: Equatable {
     public var logMaxBytes: Int64 = 10 * 1024 * 1024
     /// Rotated files kept per container, the live one included.
     public var logMaxFiles: Int64 = 5
+    /// The OCI runtime (`runc`, `crun` or a path) that runs registry images; nil keeps
+    /// every `image` with the exec runtime (docs/runtime.md).
+    public var oci: String? = nil
 
     public init() {}
 }

@@ -1,3 +1,4 @@
+import KingletCore
 import KingletDocument
 import KingletPod
 
@@ -33,7 +34,12 @@ public enum ConfigDecoder {
             config.paths.images = try path(paths, "images", folder) ?? config.paths.images
         }
         if let runtime = try object.object("runtime") {
-            try rejectUnknown(runtime, allowed: ["cgroupRoot", "logMaxBytes", "logMaxFiles"])
+            try rejectUnknown(runtime, allowed: ["cgroupRoot", "logMaxBytes", "logMaxFiles", "oci"])
+            if let field = runtime.field("oci") {
+                let oci = try field.string()
+                if oci.isEmpty { throw field.error("must name an OCI runtime: runc, crun or a path") }
+                config.runtime.oci = oci
+            }
             config.runtime.cgroupRoot = try path(runtime, "cgroupRoot", folder) ?? config.runtime.cgroupRoot
             if let field = runtime.field("logMaxBytes") {
                 config.runtime.logMaxBytes = try ContainerSizes.bytes(field)

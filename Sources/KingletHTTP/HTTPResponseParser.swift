@@ -148,7 +148,9 @@ struct HTTPResponseParser {
             while end < input.count && input[end] != HTTPASCII.lf { end += 1 }
             let found = end < input.count
             let stop = found ? end + 1 : end
-            if pending.count + (stop - offset) > maxHeadBytes { throw .headTooLarge(maxHeadBytes) }
+            // The limit covers everything before the body: interim 1xx heads and stray blank
+            // lines too, so a server cannot keep a request alive forever with them.
+            if headBytesReceived + (stop - offset) > maxHeadBytes { throw .headTooLarge(maxHeadBytes) }
             pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[offset..<stop]))
             headBytesReceived += stop - offset
             offset = stop

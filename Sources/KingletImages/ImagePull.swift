@@ -25,7 +25,8 @@ public struct ImagePullSettings: Sendable {
         } else if let colon = host.firstIndex(of: ":") {
             host = String(host[..<colon])
         }
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.") ? "http" : "https"
+        let numericLoopback = host.hasPrefix("127.") && host.utf8.allSatisfy { isDigit($0) || $0 == UInt8(ascii: ".") }
+        return host == "localhost" || host == "::1" || numericLoopback ? "http" : "https"
     }
 }
 
@@ -100,6 +101,10 @@ public final class ImagePull: HTTPResponseHandler {
     private var unpacker: LayerUnpacker?
     private var unpackFile: Int32 = -1
     private var readBuffer: [UInt8] = []
+    /// Manifests, configs and tokens must arrive whole within this (a server dribbling
+    /// bytes would otherwise keep the idle timeout from ever firing).
+    static let smallDocumentDeadline = Duration.seconds(120)
+    private var deadline: TimerHandle?
     private var ended = false
 
     public init(reference: ImageReference, store: ImageStore, client: HTTPClient, credentials: RegistryCredentialStore,
@@ -116,11 +121,15 @@ public final class ImagePull: HTTPResponseHandler {
     }
 
     public func start() {
-        loop.schedule(after: .zero) { [self] in self.requestManifest(self.reference.manifestReference) }
+        loop.schedule(after: .zero) { [self] in
+            guard !self.ended else { return }
+            self.requestManifest(self.reference.manifestReference)
+        }
     }
 
     /// Stops the pull; the completion is not called. A partial download stays for the next pull.
     public func cancel() {
+        cancelDeadline()
         if let requestID { client.cancel(requestID) }
         requestID = nil
         closeUnpack()
@@ -259,6 +268,8 @@ public final class ImagePull: HTTPResponseHandler {
         let fd = kinglet_open(download.path, O_RDONLY, 0)
         if fd < 0 { return fail("cannot open \(download.path): \(String(cString: strerror(kinglet_errno())))", retryable: true) }
         unpackFile = fd
+        readOffset = 0
+        readCount = 0
         progress.bytes = 0
         do throws(LayerError) {
             unpacker = try LayerUnpacker(root: store.rootfsStagingPath(configDigest),
@@ -269,26 +280,43 @@ public final class ImagePull: HTTPResponseHandler {
         unpackChunk()
     }
 
+    /// Compressed bytes fed to the unpacker at a time, and the uncompressed bytes one loop
+    /// turn may produce: deflate expands up to about 1000 times, so a turn is bounded by
+    /// what it writes, not by what it reads (a gzip bomb must not hold the loop).
+    static let feedPieceBytes = 4 * 1024
+    static let outputPerTurn: UInt64 = 8 * 1024 * 1024
+    private var readOffset = 0
+    private var readCount = 0
+
     private func unpackChunk() {
         guard !ended, let unpacker, let download, let config, case .layer(let index) = step else { return }
-        if readBuffer.count < settings.chunkBytes { readBuffer = [UInt8](repeating: 0, count: settings.chunkBytes) }
-        let count = readBuffer.withUnsafeMutableBytes { CKingletSystem.read(unpackFile, $0.baseAddress, $0.count) }
-        if count < 0 {
-            if kinglet_errno() == EINTR { return unpackChunk() }
-            return fail("cannot read \(download.path): \(String(cString: strerror(kinglet_errno())))", retryable: true)
+        if readOffset == readCount {
+            if readBuffer.count < settings.chunkBytes { readBuffer = [UInt8](repeating: 0, count: settings.chunkBytes) }
+            let count = readBuffer.withUnsafeMutableBytes { CKingletSystem.read(unpackFile, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if kinglet_errno() == EINTR { return unpackChunk() }
+                return fail("cannot read \(download.path): \(String(cString: strerror(kinglet_errno())))", retryable: true)
+            }
+            readOffset = 0
+            readCount = count
         }
         do throws(LayerError) {
-            if count > 0 {
+            if readCount > 0 {
+                let outputBefore = unpacker.tarBytes
                 var failure: LayerError? = nil
-                readBuffer.withUnsafeBytes { raw in
-                    do throws(LayerError) {
-                        try unpacker.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
-                    } catch {
-                        failure = error
+                while readOffset < readCount && failure == nil && unpacker.tarBytes - outputBefore < ImagePull.outputPerTurn {
+                    let end = min(readOffset + ImagePull.feedPieceBytes, readCount)
+                    readBuffer.withUnsafeBytes { raw in
+                        do throws(LayerError) {
+                            try unpacker.feed(UnsafeRawBufferPointer(rebasing: raw[readOffset..<end]))
+                        } catch {
+                            failure = error
+                        }
                     }
+                    progress.bytes += Int64(end - readOffset)
+                    readOffset = end
                 }
                 if let failure { throw failure }
-                progress.bytes += Int64(count)
                 loop.schedule(after: .zero) { [self] in self.unpackChunk() }
                 return
             }
@@ -354,7 +382,21 @@ public final class ImagePull: HTTPResponseHandler {
         head = nil
         body.removeAll(keepingCapacity: true)
         bodyLimit = limit
-        requestID = client.send(request, handler: self)
+        cancelDeadline()
+        let id = client.send(request, handler: self)
+        requestID = id
+        if limit > 0 {
+            deadline = loop.schedule(after: ImagePull.smallDocumentDeadline) { [self] in
+                self.deadline = nil
+                guard self.requestID == id else { return }
+                self.fail("\(self.reference.description): \(request.url.hostAndPort) did not answer within \(ImagePull.smallDocumentDeadline.milliseconds / 1000) s", retryable: true)
+            }
+        }
+    }
+
+    private func cancelDeadline() {
+        if let deadline { loop.cancel(deadline) }
+        deadline = nil
     }
 
     public func response(_ head: HTTPResponseHead) -> Bool {
@@ -365,6 +407,12 @@ public final class ImagePull: HTTPResponseHandler {
             if head.status == 200 && download.received > 0 {
                 // The registry ignored the Range: start the blob over.
                 download.restart()
+            }
+            if head.status == 206 && ImagePull.rangeStart(head["Content-Range"]) != download.received {
+                // Not the range asked for: what arrives would not continue the file.
+                download.restart()
+                fail("\(reference.description): the registry answered a resumed download with \(head["Content-Range"] ?? "no Content-Range"); it starts over at the next pull", retryable: true)
+                return false
             }
             if let problem = download.openForAppend() {
                 fail(problem, retryable: true)
@@ -430,12 +478,26 @@ public final class ImagePull: HTTPResponseHandler {
         fail("\(reference.description): \(error.description)", retryable: true)
     }
 
+    /// The first byte of `Content-Range: bytes <first>-<last>/<length>`.
+    static func rangeStart(_ header: String?) -> Int64? {
+        guard let header, header.hasPrefix("bytes ") else { return nil }
+        let digits = header.utf8.dropFirst(6).prefix { isDigit($0) }
+        guard !digits.isEmpty, digits.count < 19 else { return nil }
+        return digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) }
+    }
+
     // MARK: Authentication
 
     private func authenticate(_ head: HTTPResponseHead) {
         guard let request else { return }
         if case .token = step {
             return fail("\(reference.description): the token server refused the credentials (401)", retryable: false)
+        }
+        // Credentials and tokens are the registry's: a redirect target (blob storage) that
+        // asks for them gets nothing.
+        guard let registry = try? HTTPURL(base), request.url.hasSameOrigin(as: registry) else {
+            return fail("\(reference.description): \(request.url.hostAndPort) (a redirect from the registry) asked for credentials; none are sent there",
+                        retryable: false)
         }
         let registryCredentials = credentials.credentials(for: reference.registry)
         guard !triedAuthorization, let challenge = head["WWW-Authenticate"].flatMap(RegistryChallenge.init(header:)) else {
@@ -457,6 +519,12 @@ public final class ImagePull: HTTPResponseHandler {
                 return fail("\(reference.description): the registry's token realm is unusable: \(error.description)", retryable: false)
             }
             guard let url else { return fail("\(reference.description): a Bearer challenge without a realm", retryable: false) }
+            // Basic credentials go to the realm: never in clear text unless the registry
+            // itself is spoken to in clear text.
+            if registryCredentials != nil && !url.isTLS && registry.isTLS {
+                return fail("\(reference.description): the registry's token realm \(url.description) is plain http; credentials are not sent there",
+                            retryable: false)
+            }
             var headers = HTTPHeaders()
             if let registryCredentials { headers.add("Authorization", registryCredentials.basicAuthorization) }
             interrupted = step
@@ -529,6 +597,7 @@ public final class ImagePull: HTTPResponseHandler {
     private func finish(_ result: Result<StoredImage, ImagePullError>) {
         guard !ended else { return }
         ended = true
+        cancelDeadline()
         if let requestID { client.cancel(requestID) }
         requestID = nil
         closeUnpack()

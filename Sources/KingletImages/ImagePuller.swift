@@ -34,8 +34,9 @@ public final class ImagePuller {
     private let loop: any EventLoop
     private let settings: ImagePullSettings
     private let wallClock: () -> Int64
-    /// The board's own credentials (a docker config.json), under those of pull secrets.
-    public var boardCredentials = RegistryCredentialStore()
+    /// The board's own credentials (a docker config.json), read at each pull, under those
+    /// of pull secrets.
+    public var boardCredentials: () -> RegistryCredentialStore = { RegistryCredentialStore() }
     public var log: (String) -> Void = { _ in }
     /// Called on the loop whenever an image's availability may have changed.
     public var changed: (String) -> Void = { _ in }
@@ -51,6 +52,10 @@ public final class ImagePuller {
     }
 
     private var pulls: [String: ImagePull] = [:]
+    /// Pulls wait here while another runs: one at a time, since two pulls of images that
+    /// share a config or a layer would share staging folders and download files (and a
+    /// board's link is better spent on one image at a time).
+    private var queued: [(key: String, reference: ImageReference, image: String, secrets: RegistryCredentialStore)] = []
     private var failures: [String: Failure] = [:]
     /// References pulled under policy Always since the agent started (pulled once per start,
     /// not at every container restart).
@@ -85,7 +90,7 @@ public final class ImagePuller {
         case .always:
             if let stored, pulledThisRun.contains(key) { return .ready(stored) }
         }
-        if pulls[key] != nil { return .pulling }
+        if pulls[key] != nil || queued.contains(where: { $0.key == key }) { return .pulling }
         if let failure = failures[key] {
             if loop.now < failure.at.advanced(by: failure.backOff) {
                 let justFailed = loop.now < failure.at.advanced(by: .seconds(1))
@@ -103,17 +108,22 @@ public final class ImagePuller {
         return pulls[reference.description]?.progress
     }
 
-    /// Pulls under way.
-    public var pullsInProgress: Int { pulls.count }
+    /// Pulls under way or waiting for their turn.
+    public var pullsInProgress: Int { pulls.count + queued.count }
 
     public func cancelAll() {
         for pull in pulls.values { pull.cancel() }
         pulls.removeAll()
+        queued.removeAll()
     }
 
     private func startPull(_ reference: ImageReference, image: String, secrets: RegistryCredentialStore) {
         let key = reference.description
-        var credentials = boardCredentials
+        guard pulls.isEmpty else {
+            queued.append((key, reference, image, secrets))
+            return
+        }
+        var credentials = boardCredentials()
         credentials.merge(secrets)
         log("pulling image \"\(image)\"")
         let began = loop.now
@@ -132,10 +142,16 @@ public final class ImagePuller {
                 let message = "Failed to pull image \"\(image)\": \(error.message)"
                 self.failures[key] = Failure(message: message, at: self.loop.now, backOff: backOff)
                 self.log(message + "; next try in \(backOff.milliseconds / 1000) s")
-                // Wake the waiting containers when the back-off ends.
+                // Tell the waiting containers when ErrImagePull becomes ImagePullBackOff, and
+                // when the back-off ends.
+                self.loop.schedule(after: .seconds(1)) { [self] in self.changed(key) }
                 self.loop.schedule(after: backOff) { [self] in self.changed(key) }
             }
             self.changed(key)
+            if self.pulls.isEmpty, !self.queued.isEmpty {
+                let next = self.queued.removeFirst()
+                self.startPull(next.reference, image: next.image, secrets: next.secrets)
+            }
         }
         pulls[key] = pull
         pull.start()

@@ -111,28 +111,55 @@ public final class ImageStore {
     }
 
     /// The kubelet's image garbage collection: when the file system is at least `high`
-    /// percent full, images no container uses (`inUse`: references) go, least recently
-    /// used first, until it is at most `low` percent full or nothing unused is left. An
-    /// image's root file system and blobs go with its last reference. Returns the
-    /// references removed.
+    /// percent full, first what no image uses any more (the root file systems and blobs of
+    /// images a newer pull of their reference replaced, downloads and staging left by
+    /// interrupted pulls), then images no container uses (`inUse`: references), least
+    /// recently used first, until it is at most `low` percent full or nothing unused is
+    /// left. An image's root file system and blobs go with its last reference. Call it
+    /// only while no pull runs. Returns the references removed.
     public func collectGarbage(high: Int64, low: Int64, inUse: Set<String>,
                                usage: () -> Int64? = { nil }) throws(ImageStoreError) -> [String] {
         guard let start = usage() ?? diskUsagePercent(), start >= high else { return [] }
+        try removeUnreferenced()
         var removed: [String] = []
         let candidates = images.filter { !inUse.contains($0.reference) }.sorted { $0.lastUsedAt < $1.lastUsedAt }
         for image in candidates {
             if let now = usage() ?? diskUsagePercent(), now <= low { break }
             try forget(image.reference)
             removed.append(image.reference)
-            guard !images.contains(where: { $0.config == image.config }) else { continue }
-            if kinglet_remove_tree(rootfsPath(image.config)) != 0 {
-                throw .system("remove \(rootfsPath(image.config))", kinglet_errno())
-            }
-            for digest in [image.config, image.manifest] where !images.contains(where: { $0.manifest == digest || $0.config == digest }) {
-                _ = unlink(blobPath(digest))
-            }
+            try removeUnreferenced()
         }
         return removed
+    }
+
+    /// Root file systems, blobs and downloads no recorded image uses, and leftovers of
+    /// interrupted pulls and removals (`*.unpacking`, `*.deleting`). Only while no pull runs.
+    public func removeUnreferenced() throws(ImageStoreError) {
+        var used: Set<String> = []
+        for image in images {
+            used.insert(image.config.hex)
+            used.insert(image.manifest.hex)
+        }
+        for name in FolderListing.folders(in: root + "/rootfs/sha256") ?? [] where !used.contains(name) {
+            try removeTree(root + "/rootfs/sha256/" + name)
+        }
+        for name in FolderListing.files(in: root + "/blobs/sha256") ?? [] where !used.contains(name) {
+            _ = unlink(root + "/blobs/sha256/" + name)
+        }
+        for name in FolderListing.files(in: root + "/downloads/sha256") ?? [] {
+            _ = unlink(root + "/downloads/sha256/" + name)
+        }
+    }
+
+    /// Renamed aside first, so a removal cut short never leaves a half-deleted root file
+    /// system under a name a pull would take for complete.
+    func removeTree(_ path: String) throws(ImageStoreError) {
+        var target = path
+        if !path.hasSuffix(".deleting") {
+            target = path + ".deleting"
+            if rename(path, target) != 0 { throw .system("rename \(path)", kinglet_errno()) }
+        }
+        if kinglet_remove_tree(target) != 0 { throw .system("remove \(target)", kinglet_errno()) }
     }
 
     // MARK: The index

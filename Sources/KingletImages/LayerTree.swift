@@ -1,3 +1,4 @@
+import KingletCore
 import CKingletSystem
 
 /// Writes one layer's members into the root folder, on top of the layers already there
@@ -25,7 +26,9 @@ final class LayerTree {
     /// Paths this layer wrote, with their folders: whiteouts spare these. A name per entry,
     /// as containerd's unpacker keeps (with `pendingFolders`, the memory that grows with
     /// the layer).
-    private var written = Set<[UInt8]>()
+    /// Paths this layer wrote (and their folders), as 64-bit hashes: a hostile layer of deep
+    /// unique paths must not cost memory by the square of their depth.
+    private var written = Set<UInt64>()
     /// Folders get their mode and mtime after the layer is done: creating their children
     /// would move the mtime, and a read-only mode would stop an unprivileged unpack.
     private var pendingFolders: [(path: [UInt8], mode: UInt32, seconds: Int64, nanoseconds: Int64)] = []
@@ -193,13 +196,17 @@ final class LayerTree {
         // `.wh..wh.` names other than the opaque marker are AUFS's own bookkeeping
         // (`.wh..wh.plnk`, `.wh..wh.aufs`): nothing to hide.
         if hidden.starts(with: LayerTree.whiteoutPrefix) || hidden.isEmpty { return }
+        // `.wh..` and `.wh...` would hide "." or "..": the folder itself or its parent.
+        if hidden == [UInt8(ascii: ".")] || hidden == [UInt8(ascii: "."), UInt8(ascii: ".")] {
+            throw LayerError.pathEscapesRoot(entry: entry.displayName)
+        }
         let hiddenPath = parent.isEmpty ? hidden : parent + [UInt8(ascii: "/")] + hidden
         let name = try cString(hidden, entry: entry)
         // It hides the lower layers' entry, never what this layer wrote (layer.md: "Files
         // that are present in the same layer as a whiteout file can only be hidden by
         // whiteout files in subsequent layers"): a folder this layer already wrote into
         // loses only its lower entries.
-        if written.contains(hiddenPath) {
+        if written.contains(FNV1a.hash(hiddenPath)) {
             let descriptor = name.withUnsafeBufferPointer { kinglet_tree_open_folder(folder, $0.baseAddress!) }
             guard descriptor >= 0 else { return }
             defer { close(descriptor) }
@@ -229,7 +236,7 @@ final class LayerTree {
         for child in names {
             let childPath = path.isEmpty ? child : path + [UInt8(ascii: "/")] + child
             let name = try cString(child, entry: entry)
-            if !written.contains(childPath) {
+            if !written.contains(FNV1a.hash(childPath)) {
                 cacheStale = true
                 if name.withUnsafeBufferPointer({ kinglet_tree_remove(folder, $0.baseAddress!) }) != 0 {
                     throw system("remove", entry)
@@ -312,7 +319,17 @@ final class LayerTree {
     /// The entry's path inside the root: components split on `/`, empty and `.` ones
     /// dropped (so `/etc` and `./etc` are `etc`). Nil for the root itself. A `..` anywhere is
     /// refused rather than resolved: no layer a registry serves needs one.
+    /// Longest name and deepest path an entry may have (Linux's PATH_MAX; a path that deep
+    /// no tool could remove again). Also bounds what `mark` keeps per entry.
+    static let maximumPathBytes = 4096
+    static let maximumDepth = 256
+
     private func normalized(_ raw: [UInt8], entry: TarEntry) throws(LayerError) -> [UInt8]? {
+        guard raw.count <= LayerTree.maximumPathBytes else {
+            throw LayerError.badHeader(entry: String(decoding: raw.prefix(64), as: UTF8.self) + "...",
+                                       reason: "a name longer than \(LayerTree.maximumPathBytes) bytes")
+        }
+        var depth = 0
         var path: [UInt8] = []
         path.reserveCapacity(raw.count)
         var start = 0
@@ -326,6 +343,10 @@ final class LayerTree {
                 throw LayerError.badHeader(entry: entry.displayName, reason: "NUL byte in the name")
             }
             if !component.isEmpty && !(component.count == 1 && component.first == UInt8(ascii: ".")) {
+                depth += 1
+                guard depth <= LayerTree.maximumDepth else {
+                    throw LayerError.badHeader(entry: entry.displayName, reason: "a path deeper than \(LayerTree.maximumDepth) folders")
+                }
                 if !path.isEmpty { path.append(UInt8(ascii: "/")) }
                 path.append(contentsOf: component)
             }
@@ -337,7 +358,7 @@ final class LayerTree {
     /// Records `path` and its folders as written by this layer.
     private func mark(_ path: [UInt8]) {
         var current = path
-        while written.insert(current).inserted {
+        while written.insert(FNV1a.hash(current)).inserted {
             guard let slash = current.lastIndex(of: UInt8(ascii: "/")) else { return }
             current.removeSubrange(slash...)
         }

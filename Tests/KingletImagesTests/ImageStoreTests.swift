@@ -115,6 +115,35 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: store.rootfsPath(try ImageGarbageCollectionTests.digest("3"))))
     }
 
+    @Test func underPressureWhatNoImageUsesGoesFirst() throws {
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let store = try store(folder)
+        // A replaced image's root and config, an interrupted download and unpacking, and a
+        // removal cut short.
+        let replaced = try ImageGarbageCollectionTests.digest("9")
+        try FileManager.default.createDirectory(atPath: store.rootfsPath(replaced) + "/bin", withIntermediateDirectories: true)
+        try store.storeBlob(Array("{}".utf8), digest: replaced)
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: store.downloadPath(try ImageGarbageCollectionTests.digest("8"))))
+        try FileManager.default.createDirectory(atPath: store.rootfsStagingPath(try ImageGarbageCollectionTests.digest("7")),
+                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: store.rootfsPath(try ImageGarbageCollectionTests.digest("6")) + ".deleting/x",
+                                                withIntermediateDirectories: true)
+        // Freeing those is enough: no image goes.
+        var freed = false
+        let removed = try store.collectGarbage(high: 85, low: 80, inUse: [], usage: {
+            defer { freed = true }
+            return freed ? 70 : 90
+        })
+        #expect(removed.isEmpty)
+        #expect(store.images.count == 4)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/rootfs/sha256").sorted()
+                == [try ImageGarbageCollectionTests.digest("1").hex, try ImageGarbageCollectionTests.digest("2").hex,
+                    try ImageGarbageCollectionTests.digest("3").hex])
+        #expect(!store.hasBlob(replaced))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/downloads/sha256").isEmpty)
+    }
+
     @Test func theRealFileSystemIsMeasured() throws {
         let folder = ImagesScratchFolder()
         defer { folder.remove() }

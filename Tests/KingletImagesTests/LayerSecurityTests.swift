@@ -26,6 +26,34 @@ import Testing
             """, [path])
     }
 
+    @Test func whiteoutsOfDotAndDotDotAreRefusedAndRemoveNothing() throws {
+        for name in [".wh...", "sub/.wh...", ".wh..", "sub/.wh.."] {
+            let scratch = ImagesScratchFolder()
+            defer { scratch.remove() }
+            let layer = scratch.file("layer.tar")
+            try Self.tar(layer, [("sub", "dir", ""), ("sub/keep", "file", ""), (name, "file", "")])
+            let root = try LayerFixtures.emptyRoot(in: scratch)
+            let before = try LayerFixtures.outsideListing(scratch)
+            let error = LayerFixtures.unpackError(layer, into: root, seed: 5)
+            #expect(error == .pathEscapesRoot(entry: name), "\(name)")
+            #expect(try LayerFixtures.outsideListing(scratch) == before, "\(name)")
+            #expect(FileManager.default.fileExists(atPath: root + "/sub/keep"), "\(name)")
+        }
+    }
+
+    @Test func namesDeeperOrLongerThanTheKernelAllowsAreRefused() throws {
+        let scratch = ImagesScratchFolder()
+        defer { scratch.remove() }
+        let deep = scratch.file("deep.tar")
+        try Self.tar(deep, [(Array(repeating: "a", count: 300).joined(separator: "/"), "file", "")])
+        let error = LayerFixtures.unpackError(deep, into: try LayerFixtures.emptyRoot(in: scratch), seed: 1)
+        #expect(error?.description.contains("a path deeper than 256 folders") == true, "\(String(describing: error))")
+        let long = scratch.file("long.tar")
+        try Self.tar(long, [(String(repeating: "b", count: 5000), "file", "")])
+        let longError = LayerFixtures.unpackError(long, into: try LayerFixtures.emptyRoot(in: scratch), seed: 1)
+        #expect(longError?.description.contains("a name longer than 4096 bytes") == true, "\(String(describing: longError))")
+    }
+
     @Test func dotDotNamesAreRefusedWithTheEntryName() throws {
         for name in ["../evil", "a/../../evil", "./../evil", "ok/../../../evil"] {
             let scratch = ImagesScratchFolder()
