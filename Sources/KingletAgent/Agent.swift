@@ -4,6 +4,8 @@ import KingletConfig
 import KingletCore
 import KingletDocument
 import KingletEpoll
+import KingletHTTP
+import KingletImages
 import KingletLink
 import KingletLocalBus
 import KingletNode
@@ -32,8 +34,10 @@ final class Agent {
     let loop: EpollEventLoop
     let cache: PodCache
     let devices: BoardDevices
-    let runtime: ExecRuntime
+    let runtime: RuntimeRouter
     let manager: PodManager
+    /// Registry images and their pulls; nil without `runtime.oci`.
+    private(set) var images: AgentImages? = nil
     let nodeFacts: NodeFactsReader
     private var statusServer: StatusSocketServer? = nil
     /// The cloud link; nil when the config has no `cloud:` section (headless).
@@ -103,10 +107,19 @@ final class Agent {
         } catch {
             throw AgentStartError(message: "cannot watch child processes: \(error.description)", status: AgentMain.exitFailure)
         }
-        runtime = ExecRuntime(loop: loop, reaper: reaper, cgroupBase: config.runtime.cgroupRoot)
+        let exec = ExecRuntime(loop: loop, reaper: reaper, cgroupBase: config.runtime.cgroupRoot)
         let stateFolder = FolderListing.parentFolder(of: config.paths.cacheFile)
         var context = LaunchContext(nodeName: config.nodeName, appsFolder: config.paths.apps, logsFolder: config.paths.logs,
                                     logLimits: LogLimits(maxBytesPerFile: config.runtime.logMaxBytes, maxFiles: Int(config.runtime.logMaxFiles)))
+        var oci: OCIRuntime? = nil
+        if let ociRuntime = config.runtime.oci {
+            let made = try Agent.makeImages(config, stateFolder: stateFolder, loop: loop, reaper: reaper, runtime: ociRuntime, log: log)
+            oci = made.runtime
+            images = made.images
+            context.images = made.images
+        }
+        runtime = RuntimeRouter(exec: exec, oci: oci)
+        runtime.connect()
         context.extraEnvironment = [EnvironmentVariable(name: "KINGLET_OWNER", value: config.paths.cacheFile)]
         hostIP = context.hostIP
         let loop = self.loop
@@ -123,6 +136,7 @@ final class Agent {
         manager = PodManager(loop: loop, runtime: runtime, context: context,
                              clock: WallClock { kinglet_realtime_ns() }, probeFactory: factory)
         runtime.delegate = manager
+        images?.puller.changed = { [manager] _ in manager.imagesChanged() }
         manager.onStatusChange = { [self] pod, status in self.record(pod, status) }
         manager.onRemoved = { [self] pod in self.forget(pod) }
 
@@ -412,7 +426,9 @@ final class Agent {
         statusServer = nil
         link?.close()
         link = nil
-        runtime.delegate = nil
+        images?.puller.cancelAll()
+        images?.puller.changed = { _ in }
+        runtime.disconnect()
         cache.close()
     }
 
@@ -461,5 +477,42 @@ final class Agent {
                 throw AgentStartError(message: "cannot create \(folder): \(reason)", status: AgentMain.exitFailure)
             }
         }
+    }
+}
+
+extension Agent {
+    /// The OCI runtime, the image store and the image manager, for `runtime.oci`.
+    static func makeImages(_ config: AgentConfig, stateFolder: String, loop: EpollEventLoop, reaper: ChildReaper,
+                           runtime: String, log: AgentLog) throws(AgentStartError) -> (runtime: OCIRuntime, images: AgentImages) {
+        guard let board = BoardPlatform.current(override: config.images.platform) else {
+            throw AgentStartError(message: "images: cannot tell this board's platform; set images.platform (e.g. linux/arm/v7)",
+                                  status: AgentMain.exitUsage)
+        }
+        let oci: OCIRuntime
+        do throws(SystemError) {
+            oci = try OCIRuntime(loop: loop, reaper: reaper,
+                                 configuration: OCIRuntimeConfiguration(runtime: runtime, bundles: stateFolder + "/bundles",
+                                                                        stateRoot: stateFolder + "/runc"))
+        } catch {
+            throw AgentStartError(message: "cannot start the OCI runtime \(runtime): \(error.description)", status: AgentMain.exitFailure)
+        }
+        let store: ImageStore
+        do throws(ImageStoreError) {
+            store = try ImageStore(root: config.paths.images)
+        } catch {
+            throw AgentStartError(message: "image store: \(error.description)", status: AgentMain.exitFailure)
+        }
+        if let problem = store.indexProblem { log.warning(problem) }
+        var settings = ImagePullSettings(board: board)
+        settings.insecureRegistries = config.images.insecureRegistries
+        let wallClock: () -> Int64 = { kinglet_realtime_ns() / 1_000_000_000 }
+        let puller = ImagePuller(store: store, client: HTTPClient(loop: loop), settings: settings, wallClock: wallClock)
+        let credentialsFile = config.images.credentialsFile
+        puller.boardCredentials = { ImageCommands.credentials(credentialsFile) }
+        puller.log = { log.info($0) }
+        let images = AgentImages(puller: puller, wallClock: wallClock)
+        images.log = { log.warning($0) }
+        log.info("OCI runtime \(runtime); images in \(config.paths.images) for \(board.platform.description)")
+        return (oci, images)
     }
 }

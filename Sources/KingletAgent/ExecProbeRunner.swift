@@ -6,12 +6,12 @@ import KingletRuntime
 /// working directory and cgroup), as the kubelet's ExecSync does. Exit 0 is success; any
 /// other ending fails with the command's output, as `kubectl describe` shows it.
 final class ExecProbeRunner: ProbeRunning {
-    private let runtime: ExecRuntime
+    private let runtime: RuntimeRouter
     private let container: ContainerID
     private let command: [String]
     private var running: ContainerCommand? = nil
 
-    init(runtime: ExecRuntime, container: ContainerID, command: [String]) {
+    init(runtime: RuntimeRouter, container: ContainerID, command: [String]) {
         self.runtime = runtime
         self.container = container
         self.command = command

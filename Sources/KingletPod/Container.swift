@@ -10,6 +10,9 @@ public struct Container: Equatable {
     public var livenessProbe: Probe?
     public var readinessProbe: Probe?
     public var startupProbe: Probe?
+    /// `Always`, `IfNotPresent` or `Never`; "" for the kubelet's default (Always for
+    /// `:latest`, else IfNotPresent).
+    public var imagePullPolicy: String = ""
 
     public init(name: String, image: String, command: [String] = [], args: [String] = [], env: [EnvVar] = [],
                 workingDir: String = "", ports: [ContainerPort] = [], resources: ResourceRequirements = ResourceRequirements(),

@@ -14,8 +14,15 @@ enum ContainerDecoder {
         for item in try object.array("env") { env.append(try decodeEnvVar(item)) }
         var ports: [ContainerPort] = []
         for item in try object.array("ports") { ports.append(try decodePort(item)) }
+        var imagePullPolicy = ""
+        if let field = object.field("imagePullPolicy") {
+            imagePullPolicy = try field.string()
+            guard ["Always", "IfNotPresent", "Never"].contains(imagePullPolicy) else {
+                throw field.error("unsupported value \"\(imagePullPolicy)\": supported values: \"Always\", \"IfNotPresent\", \"Never\"")
+            }
+        }
 
-        return Container(
+        var container = Container(
             name: name,
             image: try object.requiredString("image"),
             command: try object.stringList("command"),
@@ -27,6 +34,8 @@ enum ContainerDecoder {
             livenessProbe: try object.field("livenessProbe").map { (field) throws(DocumentError) in try ProbeDecoder.decode(field) },
             readinessProbe: try object.field("readinessProbe").map { (field) throws(DocumentError) in try ProbeDecoder.decode(field) },
             startupProbe: try object.field("startupProbe").map { (field) throws(DocumentError) in try ProbeDecoder.decode(field) })
+        container.imagePullPolicy = imagePullPolicy
+        return container
     }
 
     static func decodeEnvVar(_ reader: FieldReader) throws(DocumentError) -> EnvVar {

@@ -15,6 +15,8 @@ final class ContainerTrack {
     var running = false
     /// Handed to the runtime, whose `.started` or `.failedToStart` has not come yet.
     var launching = false
+    /// Waiting for its image (pulling, or a pull failed): asked again on `imagesChanged`.
+    var waitingForImage = false
     /// When the current run started, on the loop's clock (probe delays count from it).
     var startedAt = Instant(nanoseconds: 0)
     /// Set while a probe-failure kill is in flight, for the restart message.

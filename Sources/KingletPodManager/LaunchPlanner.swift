@@ -17,6 +17,8 @@ public struct LaunchContext {
     /// Added to every container's environment after its own entries (the agent's owner
     /// tag, which lets a restarted agent find its predecessor's leftover processes).
     public var extraEnvironment: [EnvironmentVariable] = []
+    /// Registry images (with an OCI runtime); nil keeps every `image` with the exec runtime.
+    public var images: (any ContainerImages)? = nil
     /// ConfigMap and Secret keys, once the relay sends them: (kind, name, key) -> value.
     public var lookupReference: (ReferenceKind, String, String) -> String?
 

@@ -106,6 +106,12 @@ public final class PodManager: ContainerRuntimeDelegate {
         }
     }
 
+    /// The node's images changed (a pull ended, a back-off ran out): containers waiting
+    /// for an image ask again.
+    public func imagesChanged() {
+        for worker in workers.values { worker.imagesChanged() }
+    }
+
     public func containerRuntime(_ runtime: any ContainerRuntime, didReport event: ContainerEvent) {
         workers[event.id.podUID]?.handle(event)
     }

@@ -122,8 +122,29 @@ final class PodWorker {
 
     private func launch(_ track: ContainerTrack) {
         track.stopProbes()
-        do {
-            let launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
+        track.waitingForImage = false
+        var prepared: PreparedImage? = nil
+        if let images = context.images, LaunchPlanner.isRegistryImage(track.spec.image) {
+            switch images.prepare(image: track.spec.image, pullPolicy: track.spec.imagePullPolicy) {
+            case .ready(let image):
+                prepared = image
+            case .pulling:
+                track.status.state = .waiting(reason: "ContainerCreating", message: "")
+                track.waitingForImage = true
+                return
+            case .waiting(let reason, let message):
+                track.status.state = .waiting(reason: reason, message: message)
+                track.waitingForImage = true
+                return
+            }
+        }
+        do throws(LaunchError) {
+            let launch: ContainerLaunch
+            if let prepared {
+                launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context, image: prepared)
+            } else {
+                launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
+            }
             track.status.state = .waiting(reason: "ContainerCreating", message: "")
             track.launching = true
             runtime.start(launch)
@@ -134,6 +155,17 @@ final class PodWorker {
             // Not a restart: the container was never created (kubelet counts none).
             scheduleRestart(track, delay: track.backOff.delay(afterRunningFor: .zero), reason: nil, countsAsRestart: false)
         }
+    }
+
+    /// The node's images changed: containers waiting for theirs ask again.
+    func imagesChanged() {
+        guard !terminating else { return }
+        var asked = false
+        for track in initTracks + appTracks where track.waitingForImage {
+            launch(track)
+            asked = true
+        }
+        if asked { publish() }
     }
 
     /// A container ended (or never started): record it, then restart it, move on to the

@@ -30,8 +30,8 @@ struct AgentProcess {
     private let outputPipe = Pipe()
     private let errorPipe = Pipe()
 
-    init(_ arguments: [String]) {
-        process.executableURL = URL(fileURLWithPath: AgentProcess.agentPath)
+    init(_ arguments: [String], binary: String = AgentProcess.agentPath) {
+        process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         process.currentDirectoryURL = AgentProcess.packageRoot
         process.standardOutput = outputPipe
@@ -78,8 +78,8 @@ struct AgentProcess {
         return seen.contains(text)
     }
 
-    static func run(_ arguments: [String], within seconds: Double = 30) throws -> Result? {
-        let agent = AgentProcess(arguments)
+    static func run(_ arguments: [String], within seconds: Double = 30, binary: String = AgentProcess.agentPath) throws -> Result? {
+        let agent = AgentProcess(arguments, binary: binary)
         try agent.start()
         return agent.finish(within: seconds)
     }

@@ -1,0 +1,64 @@
+import KingletCore
+import KingletDocument
+import KingletImages
+import KingletPodManager
+import KingletRuntime
+
+/// The pod manager's view of the image store: the image manager's answer, and for a
+/// pulled image its root file system and config, read once per image.
+final class AgentImages: ContainerImages {
+    let puller: ImagePuller
+    private var configs: [ImageDigest: PreparedImage] = [:]
+    private let wallClock: () -> Int64
+    var log: (String) -> Void = { _ in }
+
+    init(puller: ImagePuller, wallClock: @escaping () -> Int64) {
+        self.puller = puller
+        self.wallClock = wallClock
+    }
+
+    func prepare(image: String, pullPolicy: String) -> ImagePreparation {
+        switch puller.availability(of: image, policy: ImagePullPolicy(rawValue: pullPolicy)) {
+        case .pulling:
+            return .pulling
+        case .waiting(let reason, let message):
+            return .waiting(reason: reason, message: message)
+        case .ready(let stored):
+            if let prepared = configs[stored.config] {
+                markUsed(stored)
+                return .ready(prepared)
+            }
+            let config: ImageConfig
+            do throws(ImageStoreError) {
+                let bytes = try puller.store.readBlob(stored.config)
+                do throws(DocumentError) {
+                    config = try ImageConfig.parse(bytes, source: "config " + stored.config.description)
+                } catch {
+                    return .waiting(reason: "CreateContainerError", message: error.description)
+                }
+            } catch {
+                return .waiting(reason: "CreateContainerError", message: error.description)
+            }
+            let rootfs = puller.store.rootfsPath(stored.config)
+            let user: OCIUser
+            do throws(OCIUserError) {
+                user = try OCIUser.parse(config.user ?? "", rootfs: rootfs)
+            } catch {
+                return .waiting(reason: "CreateContainerConfigError", message: error.description)
+            }
+            let prepared = PreparedImage(rootfs: rootfs, entrypoint: config.entrypoint, command: config.command,
+                                         environment: config.environment, workingDirectory: config.workingDirectory, user: user)
+            configs[stored.config] = prepared
+            markUsed(stored)
+            return .ready(prepared)
+        }
+    }
+
+    private func markUsed(_ stored: StoredImage) {
+        do throws(ImageStoreError) {
+            try puller.store.markUsed(stored.reference, at: wallClock())
+        } catch {
+            log("cannot record the use of \(stored.reference): \(error.description)")
+        }
+    }
+}
