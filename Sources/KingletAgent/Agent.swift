@@ -137,6 +137,7 @@ final class Agent {
                              clock: WallClock { kinglet_realtime_ns() }, probeFactory: factory)
         runtime.delegate = manager
         images?.puller.changed = { [manager] _ in manager.imagesChanged() }
+        if images != nil { scheduleImageGarbageCollection() }
         manager.onStatusChange = { [self] pod, status in self.record(pod, status) }
         manager.onRemoved = { [self] pod in self.forget(pod) }
 
@@ -481,6 +482,27 @@ final class Agent {
 }
 
 extension Agent {
+    /// How often the image store's disk use is checked (the kubelet's image GC period).
+    static let imageGarbageCollectionPeriod = Duration.seconds(300)
+
+    func scheduleImageGarbageCollection() {
+        loop.schedule(after: Agent.imageGarbageCollectionPeriod) { [self] in
+            guard !self.shuttingDown, let images = self.images else { return }
+            images.collectGarbage(images: self.wantedImages, high: self.config.images.gcHighThresholdPercent,
+                                  low: self.config.images.gcLowThresholdPercent)
+            self.scheduleImageGarbageCollection()
+        }
+    }
+
+    /// The `image` of every container of every pod this node should run.
+    var wantedImages: [String] {
+        var images: [String] = []
+        for pod in relayPods.values.map({ $0.pod }) + staticPods.map({ $0.pod }) {
+            for container in pod.spec.initContainers + pod.spec.containers { images.append(container.image) }
+        }
+        return images
+    }
+
     /// The OCI runtime, the image store and the image manager, for `runtime.oci`.
     static func makeImages(_ config: AgentConfig, stateFolder: String, loop: EpollEventLoop, reaper: ChildReaper,
                            runtime: String, log: AgentLog) throws(AgentStartError) -> (runtime: OCIRuntime, images: AgentImages) {
