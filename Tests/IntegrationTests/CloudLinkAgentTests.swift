@@ -144,7 +144,7 @@ import Testing
         defer { board.remove() }
         let result = try #require(try AgentProcess.run(["run", "--config", board.configPath], within: 20))
         #expect(result.status == 2)
-        #expect(result.error.contains("\(board.configPath):8:"))
+        #expect(result.error.contains("\(board.configPath):9:"))
         #expect(result.error.contains("cloud.broker: mqtt:// (no TLS) is only allowed for a loopback host"))
         let tls = try TemporaryBoard(node: Self.node, extraConfig: "cloud: {broker: \"mqtts://relay.example.com\"}")
         defer { tls.remove() }
