@@ -14,8 +14,7 @@ public final class ExecRuntime: ContainerRuntime {
     private let reaper: ChildReaper
     private let limiter: ResourceLimiter
     private var containers: [ContainerID: RunningContainer] = [:]
-    private var pendingEvents: [ContainerEvent] = []
-    private var flushTimer: TimerHandle? = nil
+    private var events = ContainerEventQueue()
 
     /// `cgroupBase` is the cgroup v2 folder under which each container gets its own; nil
     /// turns cgroups off (limits then fall back to RLIMIT_AS).
@@ -166,16 +165,7 @@ public final class ExecRuntime: ContainerRuntime {
         post(.failedToStart(ContainerStartFailure(id: id, reason: reason, message: message)))
     }
 
-    /// Events go out in order on a later turn of the loop, never from inside the call that
-    /// caused them, so the pod manager is never re-entered.
     private func post(_ event: ContainerEvent) {
-        pendingEvents.append(event)
-        if flushTimer != nil { return }
-        flushTimer = loop.schedule(after: .zero) {
-            self.flushTimer = nil
-            let events = self.pendingEvents
-            self.pendingEvents.removeAll()
-            for event in events { self.delegate?.containerRuntime(self, didReport: event) }
-        }
+        post(event, queue: &events, loop: loop) { self.events.take() }
     }
 }

@@ -30,8 +30,7 @@ public final class OCIRuntime: ContainerRuntime {
     /// Runtime ids whose bundle is being removed, and a start waiting for each.
     private var cleanups: Set<String> = []
     private var waiting: [String: OCIContainer] = [:]
-    private var pendingEvents: [ContainerEvent] = []
-    private var flushTimer: TimerHandle? = nil
+    private var events = ContainerEventQueue()
 
     /// Where cgroup file systems are mounted.
     static let cgroupMount = "/sys/fs/cgroup"
@@ -655,16 +654,7 @@ public final class OCIRuntime: ContainerRuntime {
         post(.failedToStart(ContainerStartFailure(id: id, reason: reason, message: message)))
     }
 
-    /// Events go out in order on a later turn of the loop, never from inside the call that
-    /// caused them.
     private func post(_ event: ContainerEvent) {
-        pendingEvents.append(event)
-        if flushTimer != nil { return }
-        flushTimer = loop.schedule(after: .zero) {
-            self.flushTimer = nil
-            let events = self.pendingEvents
-            self.pendingEvents.removeAll()
-            for event in events { self.delegate?.containerRuntime(self, didReport: event) }
-        }
+        post(event, queue: &events, loop: loop) { self.events.take() }
     }
 }
