@@ -23,7 +23,12 @@ static int environment_has(pid_t pid, const char *entry) {
     return 0;
 }
 
-int kinglet_kill_tagged_process_groups(const char *entry) {
+static int is_spared(pid_t pid, const int32_t *spared, int spared_count) {
+    for (int i = 0; i < spared_count; i++) if (spared[i] == pid) return 1;
+    return 0;
+}
+
+int kinglet_kill_tagged_process_groups(const char *entry, const int32_t *spared, int spared_count) {
     DIR *proc = opendir("/proc");
     if (!proc) return 0;
     int killed = 0;
@@ -35,6 +40,7 @@ int kinglet_kill_tagged_process_groups(const char *entry) {
         if (*end != '\0' || pid <= 1 || pid == self) continue;
         // Only group leaders: the exec runtime starts each container as its own group.
         if (getpgid((pid_t)pid) != (pid_t)pid) continue;
+        if (is_spared((pid_t)pid, spared, spared_count)) continue;
         if (!environment_has((pid_t)pid, entry)) continue;
         if (kill(-(pid_t)pid, SIGKILL) == 0) killed++;
     }

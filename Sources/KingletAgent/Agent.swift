@@ -38,6 +38,8 @@ final class Agent {
     let manager: PodManager
     /// Registry images and their pulls; nil without `runtime.oci`.
     private(set) var images: AgentImages? = nil
+    /// The container keeper, when containers outlive the agent.
+    private(set) var keeper: KeeperClient? = nil
     let nodeFacts: NodeFactsReader
     private var statusServer: StatusSocketServer? = nil
     /// The cloud link; nil when the config has no `cloud:` section (headless).
@@ -97,7 +99,14 @@ final class Agent {
         cache.onSyncFailure = { code in
             log.error("pod cache: msync failed: \(String(cString: kinglet_strerror(code))); trying again in a second")
         }
-        let leftovers = kinglet_kill_tagged_process_groups(Agent.ownerEntry(config))
+        let stateFolder = FolderListing.parentFolder(of: config.paths.cacheFile)
+        if config.runtime.containersOutliveAgent {
+            keeper = Agent.connectKeeper(stateFolder: stateFolder, log: log)
+        }
+        // Containers the keeper holds wait for adoption; any other tagged with our cache are
+        // a killed predecessor's that nothing supervises any more.
+        let spared = (keeper?.held.values.map { $0.kept.pid }) ?? []
+        let leftovers = kinglet_kill_tagged_process_groups(Agent.ownerEntry(config), spared, Int32(spared.count))
         if leftovers > 0 { log.info("stopped \(leftovers) container process group(s) left by a previous run") }
         nodeFacts = NodeFactsReader(stateFolder: FolderListing.parentFolder(of: config.paths.cacheFile),
                                     podCapacity: Int64(cache.geometry.recordCapacity), agentVersion: AgentVersion.number)
@@ -107,8 +116,7 @@ final class Agent {
         } catch {
             throw AgentStartError(message: "cannot watch child processes: \(error.description)", status: AgentMain.exitFailure)
         }
-        let exec = ExecRuntime(loop: loop, reaper: reaper, cgroupBase: config.runtime.cgroupRoot)
-        let stateFolder = FolderListing.parentFolder(of: config.paths.cacheFile)
+        let exec = ExecRuntime(loop: loop, reaper: reaper, cgroupBase: config.runtime.cgroupRoot, keeper: keeper)
         var context = LaunchContext(nodeName: config.nodeName, appsFolder: config.paths.apps, logsFolder: config.paths.logs,
                                     logLimits: LogLimits(maxBytesPerFile: config.runtime.logMaxBytes, maxFiles: Int(config.runtime.logMaxFiles)))
         var oci: OCIRuntime? = nil
@@ -120,6 +128,17 @@ final class Agent {
         }
         runtime = RuntimeRouter(exec: exec, oci: oci)
         runtime.connect()
+        if let keeper {
+            keeper.onLost = { [log] in
+                log.error("the container keeper went away: its containers are ended and started again by their restart policy")
+                exec.keeperLost()
+            }
+            do {
+                try keeper.attach(to: loop)
+            } catch {
+                throw AgentStartError(message: error.message, status: AgentMain.exitFailure)
+            }
+        }
         context.extraEnvironment = [EnvironmentVariable(name: "KINGLET_OWNER", value: config.paths.cacheFile)]
         hostIP = context.hostIP
         let loop = self.loop
@@ -148,7 +167,13 @@ final class Agent {
         if let cloud = config.cloud {
             try startLink(cloud, stateFolder: stateFolder)
         }
+        let held = keeper?.held.count ?? 0
         apply(restored: restored, staticPods: staticPods)
+        if let keeper {
+            let unadopted = keeper.held.count
+            runtime.stopUnadopted(gracePeriod: ExecRuntime.replacedGracePeriod)
+            log.info("container keeper \(keeper.keeperPID): containers outlive the agent; \(held - unadopted) adopted, \(unadopted) held for no pod stopped")
+        }
         log.info("\(staticPods.count) static pod(s) from \(config.paths.staticPods)")
         startLocalBus()
         devices.restoreFromCache()
@@ -323,8 +348,15 @@ final class Agent {
                 return
             }
             shuttingDown = true
-            log.info("\(signal.name) received, stopping pods")
             link?.stop()
+            if let keeper, keeper.isConnected {
+                // As the kubelet: the containers go on; the next agent adopts them.
+                log.info("\(signal.name) received: stopping; \(runtime.exec.runningContainers.count) container(s) go on running with the keeper \(keeper.keeperPID)")
+                stoppedPods = true
+                loop.stop()
+                return
+            }
+            log.info("\(signal.name) received, stopping pods")
             manager.stopAll(limit: .seconds(30)) { [self] in
                 self.log.info("all pods stopped")
                 self.stoppedPods = true
@@ -453,6 +485,25 @@ final class Agent {
     }
 
     static func ownerEntry(_ config: AgentConfig) -> String { "KINGLET_OWNER=" + config.paths.cacheFile }
+
+    /// Connects to the board's container keeper, starting one (this binary, `kinglet
+    /// keeper`) when none runs. nil, with a warning, when that fails: containers then stop
+    /// with the agent, as with runtime.containersOutliveAgent false.
+    static func connectKeeper(stateFolder: String, log: AgentLog) -> KeeperClient? {
+        var path = [CChar](repeating: 0, count: 4096)
+        guard kinglet_self_executable(&path, path.count) == 0 else {
+            log.warning("no container keeper: cannot find this binary (/proc/self/exe); containers stop with the agent")
+            return nil
+        }
+        let binary = String(cString: path)
+        do {
+            return try KeeperClient(socketPath: KeeperCommand.socketPath(stateFolder),
+                                    startCommand: [binary, "keeper", "--state", stateFolder])
+        } catch {
+            log.warning("no container keeper (\(error.message)); containers stop with the agent")
+            return nil
+        }
+    }
 
     static func openCache(_ path: String, log: AgentLog) throws(AgentStartError) -> PodCache {
         do {

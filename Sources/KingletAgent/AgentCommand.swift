@@ -11,6 +11,7 @@ public enum AgentCommand: Equatable {
     case logs(LogsOptions)
     case images(ImagesOptions)
     case pull(PullOptions)
+    case keeper(KeeperOptions)
 }
 
 public enum HelpTopic: String, Equatable {
@@ -21,6 +22,7 @@ public enum HelpTopic: String, Equatable {
     case logs
     case images
     case pull
+    case keeper
 }
 
 public enum CacheAction: String, Equatable {
@@ -68,6 +70,16 @@ public struct PullOptions: Equatable {
     public var configPath: String = RunOptions.defaultConfigPath
     /// `os/architecture[/variant]` instead of the config's or the kernel's.
     public var platform: String? = nil
+    public init() {}
+}
+
+/// Options of `kinglet keeper`.
+public struct KeeperOptions: Equatable {
+    /// The state folder (its keeper.sock and keeper.pid); nil: the config's cache folder.
+    public var stateFolder: String? = nil
+    public var configPath: String = RunOptions.defaultConfigPath
+    /// Stop the running keeper and every container it holds, instead of running one.
+    public var stop = false
     public init() {}
 }
 
@@ -125,6 +137,8 @@ public enum AgentCommandLine {
             return try parseImages(rest.dropFirst())
         case "pull":
             return try parsePull(rest.dropFirst())
+        case "keeper":
+            return try parseKeeper(rest.dropFirst())
         default:
             // `kinglet --config X` means `kinglet run --config X`, as with the kubelet.
             if first.hasPrefix("-") { return try parseRun(rest) }
@@ -258,6 +272,23 @@ public enum AgentCommandLine {
         }
         if options.image.isEmpty { throw UsageError("'pull' needs an image, e.g. 'kinglet pull eclipse-mosquitto:2'") }
         return .pull(options)
+    }
+
+    private static func parseKeeper(_ arguments: ArraySlice<String>) throws(UsageError) -> AgentCommand {
+        var options = KeeperOptions()
+        var rest = arguments
+        while let argument = rest.first {
+            rest = rest.dropFirst()
+            let (name, inlineValue) = split(argument)
+            switch name {
+            case "--help", "-h": return .help(.keeper)
+            case "--config", "-c": options.configPath = try value(of: name, inline: inlineValue, rest: &rest)
+            case "--state": options.stateFolder = try value(of: name, inline: inlineValue, rest: &rest)
+            case "--stop": options.stop = true
+            default: throw UsageError("unknown argument '\(argument)' for 'keeper'")
+            }
+        }
+        return .keeper(options)
     }
 
     /// --config and --socket, shared by the client commands. False when `name` is neither.

@@ -71,6 +71,8 @@ public enum AgentMain {
             return ImageCommands.images(options)
         case .pull(let options):
             return ImageCommands.pull(options)
+        case .keeper(let options):
+            return KeeperCommand.run(options)
         }
     }
 

@@ -9,6 +9,7 @@ enum HelpText {
         case .cache: return cache
         case .images: return images
         case .pull: return pull
+        case .keeper: return keeper
         }
     }
 
@@ -23,6 +24,7 @@ enum HelpText {
       logs POD         print a container's log
       images           list the images on this board
       pull IMAGE       pull an image into the board's image store
+      keeper --stop    stop the container keeper and every container it holds
       cache verify|inspect FILE
                        check or list a pod cache file
       version          print the version and the linked C libraries
@@ -63,6 +65,28 @@ enum HelpText {
 
     Exit status: 0 when pulled, 1 when the pull failed (the reason is printed), 2 for a bad
     command line, config or image name.
+    """
+
+    static let keeper = """
+    usage: kinglet keeper [--stop] [--state DIR | --config FILE]
+
+    The container keeper: one small process per board that starts the containers for the
+    agent and holds their output pipes and exit codes while no agent runs, so stopping,
+    upgrading or killing the agent never stops a container (docs/runtime.md). The agent
+    starts it when runtime.containersOutliveAgent is true (the default); it exits by
+    itself once it holds nothing and no agent is connected. It listens on DIR/keeper.sock
+    and writes its pid to DIR/keeper.pid.
+
+    options:
+          --stop          stop the running keeper: SIGTERM to every container it holds,
+                          SIGKILL after 10 s, then it exits (for uninstalling, or a board
+                          being reset); waits until it has exited
+          --state DIR     the state folder (default: the folder of the config's cache file)
+      -c, --config FILE   config file (default: \(RunOptions.defaultConfigPath))
+      -h, --help          print this help
+
+    Exit status: 0, 1 when the keeper cannot run (or, with --stop, would not stop), 2 for
+    a bad command line or config.
     """
 
     static let run = """

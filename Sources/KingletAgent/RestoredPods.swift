@@ -21,7 +21,7 @@ enum RestoredPods {
                 pod.metadata.uid = record.uid
                 pod.metadata.name = record.name
                 pod.metadata.namespace = record.namespace
-                pods.append(DesiredPod(pod: pod, specHash: record.specHash))
+                pods.append(DesiredPod(pod: pod, specHash: record.specHash, cachedStatuses: CachedContainerStatuses(json: record.status)))
             } catch {
                 log.warning("cached pod \(record.namespace)/\(record.name) (\(uid)) is not usable: \(error.description)")
             }
@@ -38,7 +38,7 @@ enum RestoredPods {
             pod.metadata.uid = record.uid
             pod.metadata.name = record.name
             pod.metadata.namespace = record.namespace
-            return DesiredPod(pod: pod, specHash: record.specHash)
+            return DesiredPod(pod: pod, specHash: record.specHash, cachedStatuses: CachedContainerStatuses(json: record.status))
         } catch {
             log.warning("cached pod \(record.namespace)/\(record.name) (\(uid)) is not usable: \(error.description)")
             return nil

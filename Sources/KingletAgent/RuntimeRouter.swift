@@ -42,6 +42,20 @@ final class RuntimeRouter: ContainerRuntime, ContainerRuntimeDelegate {
         if inOCI.contains(id), let oci { oci.stop(id, gracePeriod: gracePeriod) } else { exec.stop(id, gracePeriod: gracePeriod) }
     }
 
+    func adopt(_ launch: ContainerLaunch) -> AdoptedContainer? {
+        if launch.oci != nil, let oci {
+            guard let adopted = oci.adopt(launch) else { return nil }
+            inOCI.insert(launch.id)
+            return adopted
+        }
+        return exec.adopt(launch)
+    }
+
+    func stopUnadopted(gracePeriod: Duration) {
+        exec.stopUnadopted(gracePeriod: gracePeriod)
+        oci?.stopUnadopted(gracePeriod: gracePeriod)
+    }
+
     func isRunning(_ id: ContainerID) -> Bool {
         if inOCI.contains(id), let oci { return oci.isRunning(id) }
         return exec.isRunning(id)

@@ -66,6 +66,11 @@ public struct RuntimeSettings: Equatable {
     /// The OCI runtime (`runc`, `crun` or a path) that runs registry images; nil keeps
     /// every `image` with the exec runtime (docs/runtime.md).
     public var oci: String? = nil
+    /// Whether containers keep running when the agent stops, crashes or is killed (the
+    /// kubelet's behaviour): the container keeper holds them and the next agent adopts
+    /// them. false: the agent stops every container when it stops, and the next start
+    /// ends what a killed agent left (docs/runtime.md).
+    public var containersOutliveAgent = true
 
     public init() {}
 }

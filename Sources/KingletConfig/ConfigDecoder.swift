@@ -34,7 +34,10 @@ public enum ConfigDecoder {
             config.paths.images = try path(paths, "images", folder) ?? config.paths.images
         }
         if let runtime = try object.object("runtime") {
-            try rejectUnknown(runtime, allowed: ["cgroupRoot", "logMaxBytes", "logMaxFiles", "oci"])
+            try rejectUnknown(runtime, allowed: ["cgroupRoot", "logMaxBytes", "logMaxFiles", "oci", "containersOutliveAgent"])
+            if let field = runtime.field("containersOutliveAgent") {
+                config.runtime.containersOutliveAgent = try field.bool()
+            }
             if let field = runtime.field("oci") {
                 let oci = try field.string()
                 if oci.isEmpty { throw field.error("must name an OCI runtime: runc, crun or a path") }

@@ -6,10 +6,14 @@ import KingletRuntime
 public struct DesiredPod {
     public var pod: Pod
     public var specHash: UInt64
+    /// What the cache says of its containers: a container the agent adopts keeps its
+    /// restart count and last state.
+    public var cachedStatuses: CachedContainerStatuses
 
-    public init(pod: Pod, specHash: UInt64) {
+    public init(pod: Pod, specHash: UInt64, cachedStatuses: CachedContainerStatuses = CachedContainerStatuses()) {
         self.pod = pod
         self.specHash = specHash
+        self.cachedStatuses = cachedStatuses
     }
 }
 
@@ -123,7 +127,7 @@ public final class PodManager: ContainerRuntimeDelegate {
             self.onStatusChange(worker.pod, worker.status)
         }
         workers[item.pod.metadata.uid] = worker
-        worker.start()
+        worker.start(cached: item.cachedStatuses)
     }
 
     private func stop(_ worker: PodWorker, graceSeconds: Int64? = nil) {

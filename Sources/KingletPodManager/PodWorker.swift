@@ -44,12 +44,103 @@ final class PodWorker {
     var uid: String { pod.metadata.uid }
     var allTracks: [ContainerTrack] { initTracks + appTracks }
 
-    func start() {
+    func start(cached: CachedContainerStatuses = CachedContainerStatuses()) {
         status.startTime = clock.now()
         // A failure here surfaces as each container's CreateContainerError from the runtime.
         _ = kinglet_make_folders(LaunchPlanner.podLogFolder(pod: pod, logsFolder: context.logsFolder), 0o755)
-        if initTracks.isEmpty { startApps() } else { launch(initTracks[0]) }
+        if !adoptHeldContainers(cached) {
+            if initTracks.isEmpty { startApps() } else { launch(initTracks[0]) }
+        }
         publish()
+    }
+
+    // MARK: adoption
+
+    /// Takes over the containers an earlier agent left running for this pod (same spec),
+    /// as the kubelet finds its containers again after a restart: they keep their pid,
+    /// restart count and last state. The pod then goes on from where it was: init
+    /// containers before the adopted one count as done; a container not adopted starts
+    /// unless its cached state says it ended for good. False when nothing was adopted
+    /// (the pod starts afresh).
+    private func adoptHeldContainers(_ cached: CachedContainerStatuses) -> Bool {
+        var adoptedInit: Int? = nil
+        var adoptedApps = false
+        for (index, track) in initTracks.enumerated() where adopt(track, cached) {
+            adoptedInit = index
+            break
+        }
+        if adoptedInit == nil {
+            for track in appTracks where adopt(track, cached) { adoptedApps = true }
+        }
+        guard adoptedInit != nil || adoptedApps else { return false }
+        let doneInits = adoptedInit ?? initTracks.count
+        nextInit = doneInits
+        for track in initTracks[0..<doneInits] {
+            restoreCounts(track, cached)
+            if case .terminated? = cached[name: track.id]?.state {
+                track.status.state = cached[name: track.id]!.state!
+            } else {
+                let now = clock.now()
+                track.status.state = .terminated(exitCode: 0, signal: 0, reason: "Completed", message: "", startedAt: now, finishedAt: now)
+            }
+            track.refreshFlags()
+        }
+        guard adoptedInit == nil else { return true }
+        for track in appTracks where !track.running {
+            restoreCounts(track, cached)
+            if case .terminated(let code, _, _, _, _, _)? = cached[name: track.id]?.state,
+               pod.spec.restartPolicy == .never || (pod.spec.restartPolicy == .onFailure && code == 0) {
+                // It ended for good before the agent stopped.
+                track.status.state = cached[name: track.id]!.state!
+                track.refreshFlags()
+                continue
+            }
+            launch(track)
+        }
+        return true
+    }
+
+    private func adopt(_ track: ContainerTrack, _ cached: CachedContainerStatuses) -> Bool {
+        guard let launch = plannedLaunch(track), let adopted = runtime.adopt(launch) else { return false }
+        restoreCounts(track, cached)
+        track.running = true
+        track.launching = false
+        let ranFor = max(0, clock.now() - adopted.startedAt)
+        track.startedAt = Instant(nanoseconds: loop.now.nanoseconds - ranFor)
+        track.status.state = .running(startedAt: adopted.startedAt)
+        track.status.containerID = "exec://" + String(adopted.pid)
+        track.status.appliedLimits = adopted.limits
+        if !track.isInit { startProbes(track) }
+        track.refreshFlags()
+        return true
+    }
+
+    private func restoreCounts(_ track: ContainerTrack, _ cached: CachedContainerStatuses) {
+        guard let entry = cached[name: track.id] else { return }
+        track.status.restartCount = entry.restartCount
+        if let last = entry.lastState { track.status.lastState = last }
+    }
+
+    /// The launch `launch(track)` would hand the runtime now, without starting anything;
+    /// nil when the container could not start yet (its image is not there).
+    private func plannedLaunch(_ track: ContainerTrack) -> ContainerLaunch? {
+        var prepared: PreparedImage? = nil
+        if let images = context.images, LaunchPlanner.isRegistryImage(track.spec.image) {
+            guard case .ready(let image) = images.prepare(image: track.spec.image, pullPolicy: "Never") else { return nil }
+            prepared = image
+        }
+        do throws(LaunchError) {
+            var launch: ContainerLaunch
+            if let prepared {
+                launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context, image: prepared)
+            } else {
+                launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
+            }
+            launch.podSpecHash = specHash
+            return launch
+        } catch {
+            return nil
+        }
     }
 
     /// Stops every container (SIGTERM, then SIGKILL after the grace period) and calls
@@ -139,12 +230,13 @@ final class PodWorker {
             }
         }
         do throws(LaunchError) {
-            let launch: ContainerLaunch
+            var launch: ContainerLaunch
             if let prepared {
                 launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context, image: prepared)
             } else {
                 launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
             }
+            launch.podSpecHash = specHash
             track.status.state = .waiting(reason: "ContainerCreating", message: "")
             track.launching = true
             runtime.start(launch)

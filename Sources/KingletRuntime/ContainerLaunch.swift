@@ -44,6 +44,9 @@ public struct ContainerLaunch: Sendable {
     /// The image, user, volumes and devices of an OCI container (`OCIRuntime`); nil for
     /// the exec runtime, which ignores it.
     public var oci: OCILaunchOptions? = nil
+    /// The hash of the pod spec it was planned from: a restarted agent adopts a running
+    /// container only for the same spec.
+    public var podSpecHash: UInt64 = 0
 
     public init(podUID: String, containerName: String, executable: String, arguments: [String] = [],
                 environment: [EnvironmentVariable] = [], workingDirectory: String? = nil,

@@ -31,6 +31,21 @@ public protocol ContainerRuntime: AnyObject {
 
     /// Whether the container has been started and not yet reported as exited.
     func isRunning(_ id: ContainerID) -> Bool
+
+    /// Takes over the container an earlier agent started for `launch` (held by the
+    /// keeper) when it was started for the same pod spec (`launch.podSpecHash`): from here
+    /// on it is this runtime's, its output goes on to its log and its exit is reported as
+    /// usual (at once when it exited while no agent ran). nil when there is none to take.
+    func adopt(_ launch: ContainerLaunch) -> AdoptedContainer?
+
+    /// Stops what the keeper held and no pod adopted (their pods are gone, or changed):
+    /// SIGTERM, SIGKILL after `gracePeriod`; their exits are not reported.
+    func stopUnadopted(gracePeriod: Duration)
+}
+
+extension ContainerRuntime {
+    public func adopt(_ launch: ContainerLaunch) -> AdoptedContainer? { nil }
+    public func stopUnadopted(gracePeriod: Duration) {}
 }
 
 /// Receives a runtime's lifecycle events.

@@ -63,6 +63,13 @@ final class ResourceLimiter {
     }
 
     /// Undoes `prepare` when the spawn failed.
+    /// The cgroup an earlier agent made for the container, if it is there.
+    func existing(for id: ContainerID) -> ContainerCgroup? {
+        guard let base = cgroupBase else { return nil }
+        let folder = base + "/" + ContainerCgroup.safeName(id.podUID + "_" + id.name)
+        return kinglet_is_directory(folder) != 0 ? ContainerCgroup(folder: folder) : nil
+    }
+
     func discard(_ plan: Plan) {
         if case .cgroup(let cgroup) = plan { _ = cgroup.remove() }
     }

@@ -19,8 +19,16 @@ final class RunningContainer {
     /// Set when the runtime had to end a process it could not supervise; its exit is then
     /// reported as a failure to start.
     var startFailure: String? = nil
+    /// Started by the keeper (its exit comes from the keeper, signals go through it).
+    let kept: Bool
+    /// Held by the keeper for an earlier agent and adopted by no pod: stopped without
+    /// events, then `afterExit` runs.
+    var orphaned = false
+    var afterExit: (() -> Void)? = nil
 
-    init(launch: ContainerLaunch, pid: Int32, output: ContainerOutput, cgroup: ContainerCgroup?, limits: AppliedLimits, startInstant: Instant) {
+    init(launch: ContainerLaunch, pid: Int32, output: ContainerOutput, cgroup: ContainerCgroup?, limits: AppliedLimits,
+         startInstant: Instant, kept: Bool = false) {
+        self.kept = kept
         self.id = launch.id
         self.launch = launch
         self.pid = pid

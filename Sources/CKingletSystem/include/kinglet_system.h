@@ -41,6 +41,7 @@
 #include "kinglet_net.h"
 #include "kinglet_resolver.h"
 #include "kinglet_text.h"
+#include "kinglet_keeper.h"
 #include "kinglet_tree.h"
 #include "kinglet_oci.h"
 

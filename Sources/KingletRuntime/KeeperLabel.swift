@@ -1,0 +1,55 @@
+/// What the agent writes on a kept container's record so that a later agent can take it
+/// over: the pod spec it was started for, when, where its log goes, and what limits were
+/// applied. One field per line; the keeper never reads it.
+struct KeeperLabel: Equatable {
+    var specHash: UInt64
+    /// Wall-clock nanoseconds (status's startedAt).
+    var startedAt: Int64
+    var logPath: String
+    var limits: String
+    /// A runtime's own note (the OCI root's mode).
+    var extra: String = ""
+
+    static let marker = "kinglet-label-1"
+
+    var text: String {
+        KeeperLabel.marker + "\n" + String(specHash, radix: 16) + "\n" + String(startedAt) + "\n" + logPath + "\n"
+            + limits + "\n" + extra
+    }
+
+    /// nil for a label this agent does not understand (from another version).
+    init?(_ text: String) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count == 6, lines[0] == Substring(KeeperLabel.marker), let hash = UInt64(lines[1], radix: 16),
+              let startedAt = Int64(lines[2]) else { return nil }
+        self.init(specHash: hash, startedAt: startedAt, logPath: String(lines[3]), limits: String(lines[4]),
+                  extra: String(lines[5]))
+    }
+
+    init(specHash: UInt64, startedAt: Int64, logPath: String, limits: String, extra: String = "") {
+        self.specHash = specHash
+        self.startedAt = startedAt
+        self.logPath = logPath
+        self.limits = limits
+        // One field per line: a newline inside one would shift the others.
+        self.extra = extra
+        if logPath.utf8.contains(10) { self.logPath = "" }
+        if limits.utf8.contains(10) { self.limits = "" }
+        if extra.utf8.contains(10) { self.extra = "" }
+    }
+}
+
+/// A container an earlier agent started, taken over by this one.
+public struct AdoptedContainer: Sendable {
+    public let pid: Int32
+    /// Wall-clock nanoseconds, as first reported.
+    public let startedAt: Int64
+    /// The applied limits, as first described.
+    public let limits: String
+
+    public init(pid: Int32, startedAt: Int64, limits: String) {
+        self.pid = pid
+        self.startedAt = startedAt
+        self.limits = limits
+    }
+}
