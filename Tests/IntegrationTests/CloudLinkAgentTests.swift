@@ -139,6 +139,117 @@ import Testing
         #expect(broker.log.contains("as kinglet-\(Self.node)"))
     }
 
+    /// A static agent from `cross/build`, run as on its board: under qemu-user for ARM.
+    enum StaticAgent: String, CaseIterable, CustomTestStringConvertible {
+        case aarch64, armv7, x86_64
+        var testDescription: String { rawValue }
+
+        /// The binary, or nil with the reason it is not there.
+        var path: (String?, String) {
+            var path = BuiltProducts.packageRoot.path + "/build/\(rawValue)/kinglet"
+            if self == .x86_64, let chosen = ProcessInfo.processInfo.environment["KINGLET_STATIC_AGENT"] { path = chosen }
+            if FileManager.default.isExecutableFile(atPath: path) { return (path, "") }
+            return (nil, "no static \(rawValue) agent at \(path) (`make cross ARCH=\(rawValue)`)")
+        }
+
+        /// The qemu-user emulator ("" to run natively), or nil with the reason it is missing.
+        var emulator: (String?, String) {
+            let name: String
+            switch self {
+            case .aarch64: name = "qemu-aarch64-static"
+            case .armv7: name = "qemu-arm-static"
+            case .x86_64: return ("", "")
+            }
+            let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin"]
+            if let found = folders.map({ $0 + "/" + name }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+                return (found, "")
+            }
+            return (nil, "\(name) is not installed (cross/setup installs qemu-user-static)")
+        }
+    }
+
+    /// `kinglet status` on a static agent whose link is up (mTLS, as on a board), asked with
+    /// the same binary. The aarch64 agent died on the first such request: Swift 6.3's
+    /// Embedded runtime handed back a masked BridgeObject from swift_bridgeObjectRetain, so
+    /// the copy of `lastError` ("" since the CONNACK) in the status report was no valid
+    /// String (Sources/CKingletSystem/kinglet_embedded_runtime.c).
+    @Test(arguments: StaticAgent.allCases)
+    func staticAgentAnswersStatusWhileItsLinkIsConnected(agent build: StaticAgent) throws {
+        let (binary, missing) = build.path
+        let (emulator, noEmulator) = build.emulator
+        guard let binary, let emulator else {
+            let reason = binary == nil ? missing : noEmulator
+            if binary == nil && ProcessInfo.processInfo.environment["KINGLET_REQUIRE_STATIC_AGENT"] == "1" {
+                Issue.record("\(reason)")
+            } else {
+                print("skipping the static \(build.rawValue) agent: \(reason)")
+            }
+            return
+        }
+        // The program to start and the arguments that come before the agent's own.
+        let (program, prefix) = emulator.isEmpty ? (binary, [String]()) : (emulator, [binary])
+        let ca = try TestCA(folder: try BuiltProducts.temporaryFolder("ca"))
+        let identity = try ca.client(commonName: Self.node)
+        let broker = try MosquittoPeer(options: MosquittoPeer.Options(tls: MosquittoPeer.TLS(ca: ca, server: try ca.server())))
+        defer { broker.stop() }
+        let tlsPort = try #require(broker.tlsPort)
+        let board = try TemporaryBoard(node: Self.node, extraConfig: """
+            cloud:
+              broker: mqtts://127.0.0.1:\(tlsPort)
+              caFile: \(ca.certificate)
+              certFile: \(identity.certificate)
+              keyFile: \(identity.key)
+            """)
+        defer { board.remove() }
+        let agent = AgentProcess(prefix + ["run", "--config", board.configPath], binary: program)
+        try agent.start()
+        defer { if agent.process.isRunning { kill(agent.process.processIdentifier, SIGKILL); agent.process.waitUntilExit() } }
+        func status(_ format: [String]) -> AgentProcess.Result? {
+            try? AgentProcess.run(prefix + ["status"] + format + ["--socket", board.socket], within: 30, binary: program)
+        }
+        func link() -> [String: Any]? {
+            guard let result = status(["-o", "json"]), result.status == 0,
+                  let document = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] else { return nil }
+            return document["link"] as? [String: Any]
+        }
+
+        // Asked until the link is up (the first answer after the CONNACK is what crashed);
+        // an agent that ended stops the wait ([:]).
+        let connected = Loopback.eventually(within: 60, interval: 0.2) { () -> [String: Any]? in
+            guard agent.process.isRunning else { return [:] }
+            return link().flatMap { $0["connected"] as? Bool == true ? $0 : nil }
+        }
+        guard let connected, !connected.isEmpty else {
+            let wasRunning = agent.process.isRunning
+            if wasRunning { kill(agent.process.processIdentifier, SIGTERM) }
+            let ended = agent.finish(within: 30)
+            Issue.record("""
+                the \(build.rawValue) agent \(wasRunning ? "never reported its link connected" : "ended (status \(ended?.status ?? -1)) while asked for its status"); \
+                its log:
+                \(ended?.error ?? "(killed)")
+                --- broker
+                \(broker.log)
+                """)
+            return
+        }
+        #expect(connected["state"] as? String == "connected")
+        #expect(connected["lastError"] as? String == "")
+        #expect(connected["broker"] as? String == "mqtts://127.0.0.1:\(tlsPort)")
+        #expect(connected["connections"] as? Int == 1)
+        // Again, as a user would: the tables, then JSON once more.
+        let tables = status([])
+        #expect(tables?.status == 0)
+        #expect(tables?.output.contains("LINK mqtts://127.0.0.1:\(tlsPort)  connected since ") == true, "\(tables?.output ?? "no answer")")
+        #expect(link()?["lastError"] as? String == "")
+        #expect(agent.process.isRunning, "the agent ended after answering its status")
+
+        kill(agent.process.processIdentifier, SIGTERM)
+        let result = try #require(agent.finish(within: 30), "the agent did not stop within 30 s of SIGTERM")
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.error.contains("cloud link: connected to mqtts://127.0.0.1:\(tlsPort)"))
+        #expect(result.error.contains("stopped cleanly"))
+    }
+
     @Test func plainMQTTToANonLoopbackHostIsAConfigError() throws {
         let board = try TemporaryBoard(node: Self.node, extraConfig: "cloud: {broker: \"mqtt://relay.example.com:1883\"}")
         defer { board.remove() }
