@@ -105,7 +105,7 @@ def pull_and_start_run(port, megabytes, folder, index):
     with open(os.path.join(board, "kinglet.yaml"), "w") as f:
         f.write("node: {name: bench}\n"
                 "paths: {cacheFile: state/cache.kc, staticPods: manifests, logs: logs, socket: state/k.sock, images: images}\n"
-                f"runtime: {{oci: {RUNC}}}\n")
+                f"runtime: {{oci: {RUNC}, containersOutliveAgent: false}}\n")
     with open(os.path.join(board, "manifests", "app.yaml"), "w") as f:
         f.write("metadata: {name: app}\nspec:\n  terminationGracePeriodSeconds: 1\n"
                 f"  containers: [{{name: c, image: '127.0.0.1:{port}/bench/img{megabytes}:1'}}]\n")

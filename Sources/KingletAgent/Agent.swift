@@ -40,6 +40,9 @@ final class Agent {
     private(set) var images: AgentImages? = nil
     /// The container keeper, when containers outlive the agent.
     private(set) var keeper: KeeperClient? = nil
+    /// Containers the keeper held when the agent started.
+    private var heldAtStart = 0
+    private var appliedOnce = false
     let nodeFacts: NodeFactsReader
     private var statusServer: StatusSocketServer? = nil
     /// The cloud link; nil when the config has no `cloud:` section (headless).
@@ -102,6 +105,7 @@ final class Agent {
         let stateFolder = FolderListing.parentFolder(of: config.paths.cacheFile)
         if config.runtime.containersOutliveAgent {
             keeper = Agent.connectKeeper(stateFolder: stateFolder, log: log)
+            heldAtStart = keeper?.held.count ?? 0
         }
         // Containers the keeper holds wait for adoption; any other tagged with our cache are
         // a killed predecessor's that nothing supervises any more.
@@ -167,13 +171,7 @@ final class Agent {
         if let cloud = config.cloud {
             try startLink(cloud, stateFolder: stateFolder)
         }
-        let held = keeper?.held.count ?? 0
         apply(restored: restored, staticPods: staticPods)
-        if let keeper {
-            let unadopted = keeper.held.count
-            runtime.stopUnadopted(gracePeriod: ExecRuntime.replacedGracePeriod)
-            log.info("container keeper \(keeper.keeperPID): containers outlive the agent; \(held - unadopted) adopted, \(unadopted) held for no pod stopped")
-        }
         log.info("\(staticPods.count) static pod(s) from \(config.paths.staticPods)")
         startLocalBus()
         devices.restoreFromCache()
@@ -226,14 +224,31 @@ final class Agent {
     private func applyDesired(gracePeriods: [String: Int64] = [:]) {
         var desired: [DesiredPod] = []
         for uid in relayPods.keys.sorted() { desired.append(relayPods[uid]!) }
-        for item in staticPods { desired.append(DesiredPod(pod: item.pod, specHash: item.specHash)) }
+        let first = !appliedOnce
+        appliedOnce = true
+        for item in staticPods {
+            // At boot a static pod's containers may be adopted: they keep their counts.
+            let cached = first ? CachedContainerStatuses(json: cache.record(uid: item.pod.metadata.uid)?.status ?? [])
+                : CachedContainerStatuses()
+            desired.append(DesiredPod(pod: item.pod, specHash: item.specHash, cachedStatuses: cached))
+        }
         // A pod starts only from a durable cache record (docs/protocol.md, rule 4), and the
         // loop does not wait for the disk: the set goes to the pod manager once every record
         // committed so far is durable. Sets reach it in the order they were made.
         cache.whenDurable { [self] in
             guard !self.shuttingDown else { return }
             self.manager.apply(desired, gracePeriods: gracePeriods)
+            if first { self.finishAdoption() }
         }
+    }
+
+    /// After the first set of pods has been applied: what the keeper still holds belongs
+    /// to no pod (or to a pod whose spec changed), and is stopped.
+    private func finishAdoption() {
+        guard let keeper else { return }
+        let unadopted = keeper.held.count
+        runtime.stopUnadopted(gracePeriod: ExecRuntime.replacedGracePeriod)
+        log.info("container keeper \(keeper.keeperPID): containers outlive the agent; \(heldAtStart - unadopted) adopted, \(unadopted) held for no pod stopped")
     }
 
     // MARK: cloud link
@@ -351,7 +366,7 @@ final class Agent {
             link?.stop()
             if let keeper, keeper.isConnected {
                 // As the kubelet: the containers go on; the next agent adopts them.
-                log.info("\(signal.name) received: stopping; \(runtime.exec.runningContainers.count) container(s) go on running with the keeper \(keeper.keeperPID)")
+                log.info("\(signal.name) received, stopping the agent; its \(runtime.exec.runningContainers.count) container(s) go on running with the keeper \(keeper.keeperPID)")
                 stoppedPods = true
                 loop.stop()
                 return

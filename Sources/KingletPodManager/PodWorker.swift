@@ -48,7 +48,9 @@ final class PodWorker {
         status.startTime = clock.now()
         // A failure here surfaces as each container's CreateContainerError from the runtime.
         _ = kinglet_make_folders(LaunchPlanner.podLogFolder(pod: pod, logsFolder: context.logsFolder), 0o755)
-        if !adoptHeldContainers(cached) {
+        if !adoptHeldContainers(cached) && !restoreFinished(cached) {
+            // Started again from the cache: a container that ran before is a restart.
+            for track in allTracks { restoreCounts(track, cached, startsAgain: true) }
             if initTracks.isEmpty { startApps() } else { launch(initTracks[0]) }
         }
         publish()
@@ -87,15 +89,33 @@ final class PodWorker {
         }
         guard adoptedInit == nil else { return true }
         for track in appTracks where !track.running {
-            restoreCounts(track, cached)
+            restoreCounts(track, cached, startsAgain: true)
             if case .terminated(let code, _, _, _, _, _)? = cached[name: track.id]?.state,
                pod.spec.restartPolicy == .never || (pod.spec.restartPolicy == .onFailure && code == 0) {
                 // It ended for good before the agent stopped.
+                restoreCounts(track, cached)
                 track.status.state = cached[name: track.id]!.state!
                 track.refreshFlags()
                 continue
             }
             launch(track)
+        }
+        return true
+    }
+
+    /// A pod whose every container had ended for good (by its restart policy) before the
+    /// agent stopped stays as it ended: running it again would run a finished job twice.
+    private func restoreFinished(_ cached: CachedContainerStatuses) -> Bool {
+        guard !appTracks.isEmpty else { return false }
+        for track in appTracks {
+            guard case .terminated(let code, _, _, _, _, _)? = cached[name: track.id]?.state,
+                  pod.spec.restartPolicy == .never || (pod.spec.restartPolicy == .onFailure && code == 0) else { return false }
+        }
+        nextInit = initTracks.count
+        for track in allTracks {
+            restoreCounts(track, cached)
+            if let state = cached[name: track.id]?.state { track.status.state = state }
+            track.refreshFlags()
         }
         return true
     }
@@ -115,10 +135,23 @@ final class PodWorker {
         return true
     }
 
-    private func restoreCounts(_ track: ContainerTrack, _ cached: CachedContainerStatuses) {
+    /// The cached restart count and last state; one restart more when the container ran
+    /// before and `startsAgain` (a new process replaces it, as the kubelet counts).
+    private func restoreCounts(_ track: ContainerTrack, _ cached: CachedContainerStatuses, startsAgain: Bool = false) {
         guard let entry = cached[name: track.id] else { return }
         track.status.restartCount = entry.restartCount
         if let last = entry.lastState { track.status.lastState = last }
+        guard startsAgain else { return }
+        switch entry.state {
+        case .running?:
+            track.status.restartCount += 1
+        case .terminated?:
+            if let ended = entry.state { track.status.lastState = ended }
+            track.status.restartCount += 1
+        default:
+            // Waiting (in back-off): it ran before when it has a last state.
+            if entry.lastState != nil { track.status.restartCount += 1 }
+        }
     }
 
     /// The launch `launch(track)` would hand the runtime now, without starting anything;

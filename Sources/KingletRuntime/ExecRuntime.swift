@@ -217,7 +217,7 @@ public final class ExecRuntime: ContainerRuntime {
             let exit = ChildExit(pid: held.kept.pid, status: status)
             loop.schedule(after: .zero) { self.exited(container, exit, finishedAt: held.kept.finishedAt) }
         } else {
-            stop(id, gracePeriod: gracePeriod)
+            stop(container, gracePeriod: gracePeriod)
         }
     }
 
@@ -238,6 +238,10 @@ public final class ExecRuntime: ContainerRuntime {
             return fail(id, "ContainerCannotRun", "stopped before it started")
         }
         guard let container = containers[id] else { return }
+        stop(container, gracePeriod: gracePeriod)
+    }
+
+    private func stop(_ container: RunningContainer, gracePeriod: Duration) {
         container.stopRequested = true
         let now = loop.now
         let deadline = now.advanced(by: gracePeriod)

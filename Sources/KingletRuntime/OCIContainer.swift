@@ -70,6 +70,11 @@ final class OCIContainer {
     /// Set when the container must be reported as failing to start, even though its init
     /// ran (runc start failed, its output could not be watched).
     var startFailure: ContainerStartFailure? = nil
+    /// When the keeper saw the init exit (it may have been while no agent ran).
+    var keptFinishedAt: Int64? = nil
+    /// Held by the keeper for an earlier agent and adopted by no pod: stopped and removed
+    /// without events.
+    var orphaned = false
 
     init(launch: ContainerLaunch, options: OCILaunchOptions, name: String, bundle: String, now: Instant) {
         id = launch.id

@@ -31,6 +31,11 @@ public final class OCIRuntime: ContainerRuntime {
     private var cleanups: Set<String> = []
     private var waiting: [String: OCIContainer] = [:]
     private var events = ContainerEventQueue()
+    /// When set, `runc create` runs as the keeper's child and the keeper is the init's
+    /// subreaper: containers outlive the agent (docs/runtime.md).
+    private let keeper: KeeperClient?
+    /// Held containers no pod adopted, being stopped, by runtime id.
+    private var orphans: [String: OCIContainer] = [:]
 
     /// Where cgroup file systems are mounted.
     static let cgroupMount = "/sys/fs/cgroup"
@@ -39,10 +44,12 @@ public final class OCIRuntime: ContainerRuntime {
 
     /// Creates the bundles folder and makes the agent a child subreaper (the containers'
     /// init processes must come back to it). Throws when either fails.
-    public init(loop: any EventLoop, reaper: ChildReaper, configuration: OCIRuntimeConfiguration) throws(SystemError) {
+    public init(loop: any EventLoop, reaper: ChildReaper, configuration: OCIRuntimeConfiguration,
+                keeper: KeeperClient? = nil) throws(SystemError) {
         self.loop = loop
         self.reaper = reaper
         self.configuration = configuration
+        self.keeper = keeper
         runtimePath = ExecutableLookup.resolve(configuration.runtime, environment: [])
         if kinglet_make_folders(configuration.bundles, 0o700) != 0 {
             throw SystemError.last("mkdir", path: configuration.bundles)
@@ -56,6 +63,9 @@ public final class OCIRuntime: ContainerRuntime {
     public static func runtimeID(for id: ContainerID) -> String {
         ContainerCgroup.safeName(id.podUID) + "_" + ContainerCgroup.safeName(id.name)
     }
+
+    /// The keeper's key for a container of this runtime.
+    static func keeperKey(_ name: String) -> String { "oci:" + name }
 
     /// The container's bundle folder.
     public func bundle(of id: ContainerID) -> String { configuration.bundles + "/" + OCIRuntime.runtimeID(for: id) }
@@ -98,7 +108,14 @@ public final class OCIRuntime: ContainerRuntime {
         let container = OCIContainer(launch: launch, options: options, name: name,
                                      bundle: configuration.bundles + "/" + name, now: loop.now)
         containers[id] = container
-        if cleanups.contains(name) {
+        if let keeper, keeper.held[OCIRuntime.keeperKey(name)] != nil {
+            // An earlier agent's container with this id that no pod adopted (its spec
+            // changed): stopped, its bundle removed, then this one starts.
+            waiting[name] = container
+            stopHeld(OCIRuntime.keeperKey(name), gracePeriod: ExecRuntime.replacedGracePeriod)
+            return
+        }
+        if cleanups.contains(name) || orphans[name] != nil {
             // The previous run's bundle is still going: start once it is gone.
             waiting[name] = container
             return
@@ -192,9 +209,18 @@ public final class OCIRuntime: ContainerRuntime {
         let pid: Int32
         do {
             // The runtime's stdout and stderr are the container's: its init inherits them.
-            pid = try ProcessSpawner.spawn(executable: runtimePath, arguments: arguments,
-                                           environment: OCIRuntime.commandEnvironment, workingDirectory: nil,
-                                           stdout: pipes.stdoutWrite, stderr: pipes.stderrWrite)
+            if let keeper {
+                let request = KeeperSpawn(key: OCIRuntime.keeperKey(container.name), label: "", executable: runtimePath,
+                                          arguments: [runtimePath] + arguments,
+                                          environment: OCIRuntime.commandEnvironment.map { $0.name + "=" + $0.value },
+                                          workingDirectory: "", killGroupOnExit: false)
+                pid = try keeper.spawn(request, stdoutWrite: pipes.stdoutWrite, stderrWrite: pipes.stderrWrite,
+                                       stdoutRead: pipes.stdoutRead, stderrRead: pipes.stderrRead).pid
+            } else {
+                pid = try ProcessSpawner.spawn(executable: runtimePath, arguments: arguments,
+                                               environment: OCIRuntime.commandEnvironment, workingDirectory: nil,
+                                               stdout: pipes.stdoutWrite, stderr: pipes.stderrWrite)
+            }
         } catch {
             return abort(container, "CreateContainerError", error.message)
         }
@@ -202,9 +228,15 @@ public final class OCIRuntime: ContainerRuntime {
         container.childEndsOpen = false
         container.created = true
         container.createPid = pid
-        reaper.watch(pid: pid) { exit in
-            // Off the reaper's call: runc create is reaped first.
-            self.loop.schedule(after: .zero) { self.created(container, exit) }
+        if let keeper {
+            keeper.onExit(OCIRuntime.keeperKey(container.name)) { exit in
+                self.created(container, ChildExit(pid: exit.pid, status: exit.status))
+            }
+        } else {
+            reaper.watch(pid: pid) { exit in
+                // Off the reaper's call: runc create is reaped first.
+                self.loop.schedule(after: .zero) { self.created(container, exit) }
+            }
         }
         container.timer = loop.schedule(after: configuration.commandTimeout) {
             container.timer = nil
@@ -235,7 +267,6 @@ public final class OCIRuntime: ContainerRuntime {
         }
         container.initPid = pid
         container.phase = .starting
-        reaper.watch(pid: pid) { exit in self.initExited(container, exit) }
         readCgroup(container)
 
         let logFile = container.logFile!
@@ -251,12 +282,14 @@ public final class OCIRuntime: ContainerRuntime {
         } catch {
             container.startFailure = ContainerStartFailure(id: container.id, reason: "CreateContainerError",
                                                            message: "cannot watch the container's output: " + error.description)
-            _ = kill(pid, SIGKILL)
+            watchInit(container)
+            signal(container, SIGKILL)
             return
         }
         // The container runs from here: `runc start` only lets its init exec the program.
         container.startInstant = loop.now
         container.startedAt = kinglet_realtime_ns()
+        watchInit(container)
         runCommand(["start", container.name]) { result in self.startAnswered(container, result) }
     }
 
@@ -269,7 +302,7 @@ public final class OCIRuntime: ContainerRuntime {
         }
         if container.startFailure != nil {
             if let exit = container.earlyExit { return finish(container, exit) }
-            _ = kill(container.initPid, SIGKILL)
+            signal(container, SIGKILL)
             return
         }
         container.phase = .running
@@ -313,14 +346,145 @@ public final class OCIRuntime: ContainerRuntime {
         let now = loop.now
         if deadline <= now {
             container.killDeadline = now
-            _ = kill(container.initPid, SIGKILL)
+            signal(container, SIGKILL)
             return
         }
-        if container.killDeadline == nil { _ = kill(container.initPid, SIGTERM) }
+        if container.killDeadline == nil { signal(container, SIGTERM) }
         container.killDeadline = deadline
         container.killTimer = loop.schedule(at: deadline) {
             container.killTimer = nil
+            self.signal(container, SIGKILL)
+        }
+    }
+
+    /// To the init: through the keeper when it is the init's parent (it knows whether the
+    /// pid is still its child), else with kill(2) (the agent is the parent).
+    private func signal(_ container: OCIContainer, _ number: Int32) {
+        if let keeper {
+            keeper.signal(OCIRuntime.keeperKey(container.name), number)
+        } else {
+            _ = kill(container.initPid, number)
+        }
+    }
+
+    /// Hears the init's exit: from the keeper (told the init's pid and the container's
+    /// label, for a later agent), else from the agent's reaper.
+    private func watchInit(_ container: OCIContainer) {
+        guard let keeper else {
+            reaper.watch(pid: container.initPid) { exit in self.initExited(container, exit) }
+            return
+        }
+        let key = OCIRuntime.keeperKey(container.name)
+        let label = KeeperLabel(specHash: container.launch.podSpecHash, startedAt: container.startedAt,
+                                logPath: container.launch.logPath, limits: container.limits.description,
+                                extra: container.rootMode == .copy ? "copy" : "overlay")
+        keeper.watch(key, pid: container.initPid, label: label.text)
+        keeper.onExit(key) { exit in
+            container.keptFinishedAt = exit.finishedAt
+            self.initExited(container, ChildExit(pid: exit.pid, status: exit.status))
+        }
+    }
+
+    // MARK: Adoption
+
+    public func adopt(_ launch: ContainerLaunch) -> AdoptedContainer? {
+        let id = launch.id
+        let name = OCIRuntime.runtimeID(for: id)
+        let key = OCIRuntime.keeperKey(name)
+        guard let keeper, let options = launch.oci, containers[id] == nil, let held = keeper.held[key],
+              let label = KeeperLabel(held.kept.label), label.specHash == launch.podSpecHash,
+              held.kept.exit != nil || kinglet_process_start_ticks(held.kept.pid) == held.kept.startTicks,
+              let container = takeHeld(key, launch: launch, options: options, label: label) else { return nil }
+        containers[id] = container
+        guard watchAdopted(container, held.kept) else { return nil }
+        return AdoptedContainer(pid: container.initPid, startedAt: label.startedAt, limits: label.limits)
+    }
+
+    public func stopUnadopted(gracePeriod: Duration) {
+        guard let keeper else { return }
+        for key in Array(keeper.held.keys) where key.hasPrefix("oci:") { stopHeld(key, gracePeriod: gracePeriod) }
+    }
+
+    /// A held container as one of this runtime's, running, its output going on to its log.
+    private func takeHeld(_ key: String, launch: ContainerLaunch, options: OCILaunchOptions,
+                          label: KeeperLabel) -> OCIContainer? {
+        guard let keeper, let taken = keeper.take(key) else { return nil }
+        let name = String(key.dropFirst(4))
+        let container = OCIContainer(launch: launch, options: options, name: name,
+                                     bundle: configuration.bundles + "/" + name, now: loop.now)
+        let logPath = label.logPath.isEmpty ? launch.logPath : label.logPath
+        do {
+            let file = try RotatingLogFile(path: logPath, limits: launch.logLimits)
+            container.output = ContainerOutput(loop: loop, stdout: taken.stdoutRead, stderr: taken.stderrRead,
+                                               log: CRILogWriter(file: file, lineBufferBytes: launch.logLimits.lineBufferBytes),
+                                               lineBufferBytes: launch.logLimits.lineBufferBytes)
+        } catch {
+            _ = close(taken.stdoutRead)
+            _ = close(taken.stderrRead)
+            keeper.signal(key, SIGKILL)
+            keeper.release(key)
+            return nil
+        }
+        container.phase = .running
+        container.created = true
+        container.initPid = taken.kept.pid
+        container.rootMode = label.extra == "copy" ? .copy : .overlay
+        container.startedAt = label.startedAt
+        let ranFor = max(0, kinglet_realtime_ns() - label.startedAt)
+        container.startInstant = Instant(nanoseconds: loop.now.nanoseconds - ranFor)
+        readCgroup(container)
+        return container
+    }
+
+    /// Watches an adopted (or orphaned) container's output and exit. False when its output
+    /// cannot be watched (it is then killed).
+    private func watchAdopted(_ container: OCIContainer, _ kept: KeptContainer) -> Bool {
+        guard let keeper, let output = container.output else { return false }
+        let key = OCIRuntime.keeperKey(container.name)
+        if let status = kept.exit {
+            // It ended while no agent ran: reported on a later turn, as any exit.
+            container.keptFinishedAt = kept.finishedAt
+            let exit = ChildExit(pid: kept.pid, status: status)
+            loop.schedule(after: .zero) { self.initExited(container, exit) }
+        } else {
+            keeper.onExit(key) { exit in
+                container.keptFinishedAt = exit.finishedAt
+                self.initExited(container, ChildExit(pid: exit.pid, status: exit.status))
+            }
+        }
+        do {
+            try output.startWatching()
+        } catch {
+            container.startFailure = ContainerStartFailure(id: container.id, reason: "CreateContainerError",
+                                                           message: "cannot watch the container's output: " + error.description)
+            signal(container, SIGKILL)
+            return false
+        }
+        return true
+    }
+
+    /// Stops a held container no pod adopted (SIGTERM, SIGKILL after `gracePeriod`), then
+    /// removes its bundle; a start waiting for its name goes on after that.
+    private func stopHeld(_ key: String, gracePeriod: Duration) {
+        guard let keeper, let held = keeper.held[key] else { return }
+        let name = String(key.dropFirst(4))
+        let label = KeeperLabel(held.kept.label) ?? KeeperLabel(specHash: 0, startedAt: 0, logPath: "/dev/null", limits: "")
+        let launch = ContainerLaunch(podUID: name, containerName: name, executable: "",
+                                     logPath: label.logPath.isEmpty ? "/dev/null" : label.logPath)
+        let options = OCILaunchOptions(imageRootfs: "")
+        guard let container = takeHeld(key, launch: launch, options: options, label: label) else { return }
+        container.orphaned = true
+        orphans[name] = container
+        guard watchAdopted(container, held.kept) else { return }
+        if held.kept.exit == nil { signal(container, killAt: loop.now.advanced(by: gracePeriod)) }
+    }
+
+    /// The keeper is gone: its containers' exits will not come. Each is ended (runc
+    /// delete --force) and reported as killed, so its pod restarts it by its policy.
+    public func keeperLost() {
+        for container in Array(containers.values) where container.phase == .running || container.phase == .starting {
             _ = kill(container.initPid, SIGKILL)
+            initExited(container, ChildExit(pid: container.initPid, status: .killed(signal: SIGKILL, coreDumped: false)))
         }
     }
 
@@ -331,7 +495,7 @@ public final class OCIRuntime: ContainerRuntime {
         if let timer = container.killTimer { loop.cancel(timer) }
         container.killTimer = nil
         container.exitInstant = loop.now
-        container.finishedAt = kinglet_realtime_ns()
+        container.finishedAt = container.keptFinishedAt ?? kinglet_realtime_ns()
         container.oomKilled = oomKilled(container)
         if container.phase == .starting && container.startFailure == nil {
             // Exited before runc start answered: `.started` must come first.
@@ -345,7 +509,9 @@ public final class OCIRuntime: ContainerRuntime {
         container.phase = .exited
         container.output?.drain()
         if containers[container.id] === container { containers[container.id] = nil }
-        if let failure = container.startFailure {
+        if container.orphaned {
+            orphans[container.name] = nil
+        } else if let failure = container.startFailure {
             post(.failedToStart(failure))
         } else {
             let reason: String
@@ -388,6 +554,8 @@ public final class OCIRuntime: ContainerRuntime {
     private func cleanUp(name: String, bundle: String, deleteFromRuntime: Bool) {
         // Marked at once, so a start of the same container from now on waits for it.
         cleanups.insert(name)
+        // Its exit has been handled: the keeper may forget it.
+        keeper?.release(OCIRuntime.keeperKey(name))
         loop.schedule(after: .zero) { self.removeBundle(name: name, bundle: bundle, deleteFromRuntime: deleteFromRuntime) }
     }
 

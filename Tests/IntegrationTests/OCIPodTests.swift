@@ -22,7 +22,7 @@ import Testing
         let images = try TestImages(label: "oci-pod")
         defer { images.remove() }
         let pushed = try images.push(try images.busybox(tag: "1", command: ["sh"]), to: registry, repository: "kinglet/busybox", tag: "1")
-        let board = try TemporaryBoard(node: "oci-node", extraConfig: "runtime: {oci: \(OCIPodTests.runc!)}\n")
+        let board = try TemporaryBoard(node: "oci-node", extraConfig: "runtime: {oci: \(OCIPodTests.runc!), containersOutliveAgent: false}\n")
         defer { board.remove() }
         let httpPort = try Loopback.freePort()
         try board.write(manifest: "web.yaml", """

@@ -43,8 +43,8 @@ import Testing
         """),
     ]
 
-    private func board() throws -> TemporaryBoard {
-        let board = try TemporaryBoard(node: "it")
+    private func board(extraConfig: String = "") throws -> TemporaryBoard {
+        let board = try TemporaryBoard(node: "it", extraConfig: extraConfig)
         let work = board.folder + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         for (name, text) in StaticPodsTests.manifests {
@@ -60,8 +60,9 @@ import Testing
         return !stat.contains(") Z ")
     }
 
-    @Test func staticPodsRunRestartAndComeBackAfterKill9() throws {
-        let board = try board()
+    /// runtime.containersOutliveAgent false: the agent's old behaviour, pods stop with it.
+    @Test func staticPodsRunRestartAndStartAgainAfterKill9WhenContainersStopWithTheAgent() throws {
+        let board = try board(extraConfig: "runtime: {containersOutliveAgent: false}\n")
         defer { board.remove() }
         let client = AgentStatusClient(socket: board.socket)
 

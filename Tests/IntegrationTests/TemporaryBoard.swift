@@ -31,5 +31,23 @@ struct TemporaryBoard {
         try text.write(toFile: manifests + "/" + name, atomically: true, encoding: .utf8)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: folder) }
+    var stateFolder: String { folder + "/state" }
+
+    /// Stops the board's container keeper (containers outlive the agent by default) and
+    /// every container it holds, then removes the folder.
+    func remove() {
+        stopKeeper()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    func stopKeeper() {
+        guard FileManager.default.fileExists(atPath: stateFolder + "/keeper.pid") else { return }
+        _ = try? AgentProcess.run(["keeper", "--stop", "--state", stateFolder], within: 30)
+    }
+
+    /// The running keeper's pid, if any.
+    var keeperPID: Int32? {
+        guard let text = try? String(contentsOfFile: stateFolder + "/keeper.pid", encoding: .utf8) else { return nil }
+        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
 }
