@@ -125,7 +125,8 @@ final class Agent {
                                     logLimits: LogLimits(maxBytesPerFile: config.runtime.logMaxBytes, maxFiles: Int(config.runtime.logMaxFiles)))
         var oci: OCIRuntime? = nil
         if let ociRuntime = config.runtime.oci {
-            let made = try Agent.makeImages(config, stateFolder: stateFolder, loop: loop, reaper: reaper, runtime: ociRuntime, log: log)
+            let made = try Agent.makeImages(config, stateFolder: stateFolder, loop: loop, reaper: reaper, runtime: ociRuntime,
+                                            keeper: keeper, log: log)
             oci = made.runtime
             images = made.images
             context.images = made.images
@@ -136,6 +137,7 @@ final class Agent {
             keeper.onLost = { [log] in
                 log.error("the container keeper went away: its containers are ended and started again by their restart policy")
                 exec.keeperLost()
+                oci?.keeperLost()
             }
             do {
                 try keeper.attach(to: loop)
@@ -366,7 +368,8 @@ final class Agent {
             link?.stop()
             if let keeper, keeper.isConnected {
                 // As the kubelet: the containers go on; the next agent adopts them.
-                log.info("\(signal.name) received, stopping the agent; its \(runtime.exec.runningContainers.count) container(s) go on running with the keeper \(keeper.keeperPID)")
+                let running = runtime.exec.runningContainers.count + (runtime.oci?.runningContainers.count ?? 0)
+                log.info("\(signal.name) received, stopping the agent; its \(running) container(s) go on running with the keeper \(keeper.keeperPID)")
                 stoppedPods = true
                 loop.stop()
                 return
@@ -571,7 +574,7 @@ extension Agent {
 
     /// The OCI runtime, the image store and the image manager, for `runtime.oci`.
     static func makeImages(_ config: AgentConfig, stateFolder: String, loop: EpollEventLoop, reaper: ChildReaper,
-                           runtime: String, log: AgentLog) throws(AgentStartError) -> (runtime: OCIRuntime, images: AgentImages) {
+                           runtime: String, keeper: KeeperClient?, log: AgentLog) throws(AgentStartError) -> (runtime: OCIRuntime, images: AgentImages) {
         guard let board = BoardPlatform.current(override: config.images.platform) else {
             throw AgentStartError(message: "images: cannot tell this board's platform; set images.platform (e.g. linux/arm/v7)",
                                   status: AgentMain.exitUsage)
@@ -580,7 +583,8 @@ extension Agent {
         do throws(SystemError) {
             oci = try OCIRuntime(loop: loop, reaper: reaper,
                                  configuration: OCIRuntimeConfiguration(runtime: runtime, bundles: stateFolder + "/bundles",
-                                                                        stateRoot: stateFolder + "/runc"))
+                                                                        stateRoot: stateFolder + "/runc"),
+                                 keeper: keeper)
         } catch {
             throw AgentStartError(message: "cannot start the OCI runtime \(runtime): \(error.description)", status: AgentMain.exitFailure)
         }

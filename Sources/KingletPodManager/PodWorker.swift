@@ -170,6 +170,7 @@ final class PodWorker {
                 launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
             }
             launch.podSpecHash = specHash
+            launch.gracePeriodSeconds = pod.spec.terminationGracePeriodSeconds
             return launch
         } catch {
             return nil
@@ -270,6 +271,7 @@ final class PodWorker {
                 launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
             }
             launch.podSpecHash = specHash
+            launch.gracePeriodSeconds = pod.spec.terminationGracePeriodSeconds
             track.status.state = .waiting(reason: "ContainerCreating", message: "")
             track.launching = true
             runtime.start(launch)

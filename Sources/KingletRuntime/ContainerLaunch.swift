@@ -47,6 +47,9 @@ public struct ContainerLaunch: Sendable {
     /// The hash of the pod spec it was planned from: a restarted agent adopts a running
     /// container only for the same spec.
     public var podSpecHash: UInt64 = 0
+    /// The pod's terminationGracePeriodSeconds, kept with a container that outlives the
+    /// agent (it is stopped with it if its pod is gone when the next agent starts).
+    public var gracePeriodSeconds: Int64 = 30
 
     public init(podUID: String, containerName: String, executable: String, arguments: [String] = [],
                 environment: [EnvironmentVariable] = [], workingDirectory: String? = nil,

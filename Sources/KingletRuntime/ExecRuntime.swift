@@ -54,7 +54,8 @@ public final class ExecRuntime: ContainerRuntime {
             // An earlier agent's container with this id, not adopted (its spec changed):
             // it goes first, as the kubelet replaces a changed pod's containers.
             waitingForHeld[id] = launch
-            stopHeld(ExecRuntime.keeperKey(id), gracePeriod: ExecRuntime.replacedGracePeriod) {
+            let label = KeeperLabel(keeper.held[ExecRuntime.keeperKey(id)]?.kept.label ?? "")
+            stopHeld(ExecRuntime.keeperKey(id), gracePeriod: label?.gracePeriod ?? ExecRuntime.replacedGracePeriod) {
                 if let next = self.waitingForHeld.removeValue(forKey: id) { self.start(next) }
             }
             return
@@ -85,8 +86,8 @@ public final class ExecRuntime: ContainerRuntime {
         pipes.closeChildEnds()
         let (applied, cgroup) = limiter.apply(plan, launch.resourceLimits, to: pid)
         if let keeper {
-            let label = KeeperLabel(specHash: launch.podSpecHash, startedAt: startedAt, logPath: launch.logPath,
-                                    limits: applied.description)
+            let label = KeeperLabel(specHash: launch.podSpecHash, startedAt: startedAt, graceSeconds: launch.gracePeriodSeconds,
+                                    logPath: launch.logPath, limits: applied.description)
             keeper.watch(ExecRuntime.keeperKey(id), pid: pid, label: label.text)
         }
         let output = ContainerOutput(loop: loop, stdout: pipes.stdoutRead, stderr: pipes.stderrRead,
@@ -170,7 +171,7 @@ public final class ExecRuntime: ContainerRuntime {
     public func stopUnadopted(gracePeriod: Duration) {
         guard let keeper else { return }
         for key in Array(keeper.held.keys) where key.hasPrefix("exec:") {
-            stopHeld(key, gracePeriod: gracePeriod)
+            stopHeld(key, gracePeriod: KeeperLabel(keeper.held[key]?.kept.label ?? "")?.gracePeriod ?? gracePeriod)
         }
     }
 
@@ -207,9 +208,8 @@ public final class ExecRuntime: ContainerRuntime {
         let id = ContainerID(podUID: podUID.count == 2 ? String(podUID[0]) : "", name: podUID.count == 2 ? String(podUID[1]) : key)
         let launch = ContainerLaunch(podUID: id.podUID, containerName: id.name, executable: "",
                                      logPath: KeeperLabel(held.kept.label)?.logPath ?? "/dev/null")
-        guard let container = takeHeld(held, label: KeeperLabel(held.kept.label)
-                                        ?? KeeperLabel(specHash: 0, startedAt: 0, logPath: "/dev/null", limits: ""),
-                                        launch: launch) else { then?(); return }
+        guard let container = takeHeld(held, label: KeeperLabel(held.kept.label) ?? KeeperLabel.unknown,
+                                       launch: launch) else { then?(); return }
         container.orphaned = true
         container.afterExit = then
         guard supervise(container) else { return }
@@ -261,8 +261,8 @@ public final class ExecRuntime: ContainerRuntime {
         }
     }
 
-    /// How long a held container whose pod changed gets to stop before its replacement
-    /// starts (the API's default termination grace period).
+    /// How long a held container gets to stop when its label does not say (the API's
+    /// default termination grace period).
     public static let replacedGracePeriod = Duration.seconds(30)
 
     /// Runs `command` in a running container's context (an exec probe): its environment,

@@ -1,3 +1,5 @@
+import KingletCore
+
 /// What the agent writes on a kept container's record so that a later agent can take it
 /// over: the pod spec it was started for, when, where its log goes, and what limits were
 /// applied. One field per line; the keeper never reads it.
@@ -5,6 +7,9 @@ struct KeeperLabel: Equatable {
     var specHash: UInt64
     /// Wall-clock nanoseconds (status's startedAt).
     var startedAt: Int64
+    /// The pod's terminationGracePeriodSeconds: how long it gets to stop if its pod is gone
+    /// when the next agent starts.
+    var graceSeconds: Int64
     var logPath: String
     var limits: String
     /// A runtime's own note (the OCI root's mode).
@@ -12,23 +17,30 @@ struct KeeperLabel: Equatable {
 
     static let marker = "kinglet-label-1"
 
+    /// For a record whose label this agent cannot read.
+    static let unknown = KeeperLabel(specHash: 0, startedAt: 0, graceSeconds: 30, logPath: "/dev/null", limits: "")
+
+    /// How long a held container no pod adopted gets after SIGTERM.
+    var gracePeriod: Duration { .seconds(graceSeconds) }
+
     var text: String {
-        KeeperLabel.marker + "\n" + String(specHash, radix: 16) + "\n" + String(startedAt) + "\n" + logPath + "\n"
-            + limits + "\n" + extra
+        KeeperLabel.marker + "\n" + String(specHash, radix: 16) + "\n" + String(startedAt) + "\n" + String(graceSeconds)
+            + "\n" + logPath + "\n" + limits + "\n" + extra
     }
 
     /// nil for a label this agent does not understand (from another version).
     init?(_ text: String) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.count == 6, lines[0] == Substring(KeeperLabel.marker), let hash = UInt64(lines[1], radix: 16),
-              let startedAt = Int64(lines[2]) else { return nil }
-        self.init(specHash: hash, startedAt: startedAt, logPath: String(lines[3]), limits: String(lines[4]),
-                  extra: String(lines[5]))
+        guard lines.count == 7, lines[0] == Substring(KeeperLabel.marker), let hash = UInt64(lines[1], radix: 16),
+              let startedAt = Int64(lines[2]), let grace = Int64(lines[3]) else { return nil }
+        self.init(specHash: hash, startedAt: startedAt, graceSeconds: grace, logPath: String(lines[4]),
+                  limits: String(lines[5]), extra: String(lines[6]))
     }
 
-    init(specHash: UInt64, startedAt: Int64, logPath: String, limits: String, extra: String = "") {
+    init(specHash: UInt64, startedAt: Int64, graceSeconds: Int64, logPath: String, limits: String, extra: String = "") {
         self.specHash = specHash
         self.startedAt = startedAt
+        self.graceSeconds = max(0, graceSeconds)
         self.logPath = logPath
         self.limits = limits
         // One field per line: a newline inside one would shift the others.

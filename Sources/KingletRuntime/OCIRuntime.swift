@@ -376,7 +376,7 @@ public final class OCIRuntime: ContainerRuntime {
         }
         let key = OCIRuntime.keeperKey(container.name)
         let label = KeeperLabel(specHash: container.launch.podSpecHash, startedAt: container.startedAt,
-                                logPath: container.launch.logPath, limits: container.limits.description,
+                                graceSeconds: container.launch.gracePeriodSeconds, logPath: container.launch.logPath, limits: container.limits.description,
                                 extra: container.rootMode == .copy ? "copy" : "overlay")
         keeper.watch(key, pid: container.initPid, label: label.text)
         keeper.onExit(key) { exit in
@@ -468,7 +468,7 @@ public final class OCIRuntime: ContainerRuntime {
     private func stopHeld(_ key: String, gracePeriod: Duration) {
         guard let keeper, let held = keeper.held[key] else { return }
         let name = String(key.dropFirst(4))
-        let label = KeeperLabel(held.kept.label) ?? KeeperLabel(specHash: 0, startedAt: 0, logPath: "/dev/null", limits: "")
+        let label = KeeperLabel(held.kept.label) ?? KeeperLabel.unknown
         let launch = ContainerLaunch(podUID: name, containerName: name, executable: "",
                                      logPath: label.logPath.isEmpty ? "/dev/null" : label.logPath)
         let options = OCILaunchOptions(imageRootfs: "")
@@ -476,7 +476,9 @@ public final class OCIRuntime: ContainerRuntime {
         container.orphaned = true
         orphans[name] = container
         guard watchAdopted(container, held.kept) else { return }
-        if held.kept.exit == nil { signal(container, killAt: loop.now.advanced(by: gracePeriod)) }
+        // The pod's own grace period, as its label kept it.
+        let grace = KeeperLabel(held.kept.label)?.gracePeriod ?? gracePeriod
+        if held.kept.exit == nil { signal(container, killAt: loop.now.advanced(by: grace)) }
     }
 
     /// The keeper is gone: its containers' exits will not come. Each is ended (runc

@@ -76,6 +76,76 @@ import Testing
         #expect(list.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "runc list: \(list.output)")
     }
 
+    @Test(.enabled(if: canRun, skipReason), arguments: agents)
+    func aRuncContainerOutlivesAKilledAgentIsAdoptedAndIsRemovedWhenItsPodIsGone(binary: String) throws {
+        let registry = try RegistryPeer.start(label: "oci-keep")
+        defer { registry.stop() }
+        let images = try TestImages(label: "oci-keep")
+        defer { images.remove() }
+        let pushed = try images.push(try images.busybox(tag: "1", command: ["sh"]), to: registry, repository: "kinglet/busybox", tag: "1")
+        let board = try TemporaryBoard(node: "oci-keep", extraConfig: "runtime: {oci: \(OCIPodTests.runc!)}\n")
+        defer { board.remove() }
+        try board.write(manifest: "ticker.yaml", """
+            metadata: {name: ticker}
+            spec:
+              terminationGracePeriodSeconds: 2
+              containers:
+              - name: main
+                image: \(pushed.reference)
+                command: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.02; done"]
+            """)
+        let client = AgentStatusClient(socket: board.socket)
+        let first = AgentProcess(["run", "--config", board.configPath], binary: binary)
+        try first.start()
+        defer { if first.process.isRunning { kill(first.process.processIdentifier, SIGKILL); first.process.waitUntilExit() } }
+        let before = client.waitFor(within: 90) { PodJSON.ready($0["ticker-oci-keep"], "main") }
+        let pid = try #require(PodJSON.pid(before?["ticker-oci-keep"], "main"), "\(String(describing: before))")
+        let ticks = try #require(ContainerKeeperTests.startTicks(pid))
+
+        // kill -9 mid-run: the container's init goes on under the keeper.
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        usleep(1_000_000)
+        #expect(ContainerKeeperTests.isAlive(pid))
+
+        let second = AgentProcess(["run", "--config", board.configPath], binary: binary)
+        try second.start()
+        defer { if second.process.isRunning { kill(second.process.processIdentifier, SIGKILL); second.process.waitUntilExit() } }
+        let after = client.waitFor(within: 60) { PodJSON.ready($0["ticker-oci-keep"], "main") }
+        #expect(PodJSON.pid(after?["ticker-oci-keep"], "main") == pid, "adopted, not started again")
+        #expect(ContainerKeeperTests.startTicks(pid) == ticks)
+        #expect(PodJSON.restarts(after?["ticker-oci-keep"], "main") == 0)
+        usleep(500_000)
+        let logs = try #require(try AgentProcess.run(["logs", "ticker-oci-keep", "--config", board.configPath], binary: binary))
+        let numbers = logs.output.split(separator: "\n").compactMap { $0.hasPrefix("line ") ? Int($0.dropFirst(5)) : nil }
+        #expect(numbers.count > 50 && numbers == Array(1...(numbers.last ?? 0)), "a line was lost or repeated: \(numbers.count) lines")
+
+        // Stopped (the agent goes, the container stays), then its pod removed while no
+        // agent runs: the next agent stops it and removes its bundle and runc state.
+        kill(second.process.processIdentifier, SIGTERM)
+        #expect(second.finish(within: 30)?.status == 0)
+        #expect(ContainerKeeperTests.isAlive(pid))
+        try FileManager.default.removeItem(atPath: board.manifests + "/ticker.yaml")
+        let third = AgentProcess(["run", "--config", board.configPath], binary: binary)
+        try third.start()
+        defer { if third.process.isRunning { kill(third.process.processIdentifier, SIGKILL); third.process.waitUntilExit() } }
+        #expect(third.waitForError(containing: "0 adopted, 1 held for no pod stopped", within: 30))
+        for _ in 0..<100 where ContainerKeeperTests.isAlive(pid) { usleep(100_000) }
+        #expect(!ContainerKeeperTests.isAlive(pid))
+        var left = "?"
+        var bundles: [String] = []
+        for _ in 0..<100 {
+            left = (try? PeerProcess.run(OCIPodTests.runc!, ["--root", board.stateFolder + "/runc", "list", "-q"], within: 20).output) ?? "?"
+            bundles = (try? FileManager.default.contentsOfDirectory(atPath: board.stateFolder + "/bundles")) ?? []
+            if left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty && bundles.isEmpty { break }
+            usleep(100_000)
+        }
+        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "runc list: \(left)")
+        #expect(bundles.isEmpty, "\(bundles)")
+        kill(third.process.processIdentifier, SIGTERM)
+        #expect(third.finish(within: 30)?.status == 0)
+    }
+
     static func waitingReason(_ pod: [String: Any]?) -> String {
         ((PodJSON.container(pod, "main")["state"] as? [String: Any])?["waiting"] as? [String: Any])?["reason"] as? String ?? ""
     }
