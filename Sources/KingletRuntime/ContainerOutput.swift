@@ -23,6 +23,10 @@ final class ContainerOutput {
     private var pipes: [Pipe]
     /// Called once both pipes have reached end of file: every process holding them is gone.
     var onClosed: (() -> Void)? = nil
+    /// Writes an incomplete line as a partial ("P") record once the pipe is empty, instead
+    /// of holding it for its newline, as conmon does: for a container that outlives the
+    /// agent, so that a killed agent loses nothing it had read.
+    var writesIncompleteLines = false
 
     /// Reads per wake-up and stream: a chatty container gets the rest of its output on the
     /// next wake-up (the pipe stays readable), so it cannot starve the loop.
@@ -94,7 +98,14 @@ final class ContainerOutput {
             if count < 0 {
                 let error = kinglet_errno()
                 if error == EINTR { continue }
-                if error == EAGAIN || error == EWOULDBLOCK { return }
+                if error == EAGAIN || error == EWOULDBLOCK {
+                    if writesIncompleteLines && pipes[index].held > 0 {
+                        log.write(pipes[index].stream, partial: true,
+                                  text: UnsafeRawBufferPointer(start: half, count: pipes[index].held), at: kinglet_realtime_ns())
+                        pipes[index].held = 0
+                    }
+                    return
+                }
             }
             // End of file, or a read error that will not go away.
             finish(index)

@@ -120,6 +120,7 @@ public final class ExecRuntime: ContainerRuntime {
     /// be watched (it is then killed, and its exit reported as a failure to start).
     private func supervise(_ container: RunningContainer) -> Bool {
         containers[container.id] = container
+        container.output.writesIncompleteLines = container.kept
         if let keeper, container.kept {
             keeper.onExit(ExecRuntime.keeperKey(container.id)) { exit in
                 self.exited(container, ChildExit(pid: exit.pid, status: exit.status), finishedAt: exit.finishedAt)

@@ -4,7 +4,7 @@
 /// message lists. Both ends are the same binary's code, but an upgraded agent may meet an
 /// older keeper: `hello` carries `KeeperWire.version`, and a keeper of another version is
 /// refused rather than misread.
-public enum KeeperMessage: Equatable {
+public enum KeeperMessage: Equatable, Sendable {
     /// Agent → keeper, first: who is talking. Answered by `welcome` and one `held` per
     /// container the keeper holds.
     case hello(version: Int64)
@@ -34,7 +34,7 @@ public enum KeeperMessage: Equatable {
 }
 
 /// What the agent asks the keeper to start.
-public struct KeeperSpawn: Equatable {
+public struct KeeperSpawn: Equatable, Sendable {
     /// The container's key: unique on the board, e.g. "exec:<pod uid>/<name>".
     public var key: String
     /// The agent's own notes on the container (spec hash, start time, log path), given
@@ -62,7 +62,7 @@ public struct KeeperSpawn: Equatable {
 }
 
 /// A container the keeper holds for the agent.
-public struct KeptContainer: Equatable {
+public struct KeptContainer: Equatable, Sendable {
     public var key: String
     public var label: String
     /// Its main process, and that process's start time (ticks since boot): together they
@@ -84,7 +84,7 @@ public struct KeptContainer: Equatable {
 }
 
 /// A message that could not be read.
-public struct KeeperWireError: Error, Equatable {
+public struct KeeperWireError: Error, Equatable, Sendable {
     public let message: String
 }
 

@@ -274,6 +274,7 @@ public final class OCIRuntime: ContainerRuntime {
         let output = ContainerOutput(loop: loop, stdout: pipes.stdoutRead, stderr: pipes.stderrRead, log: log,
                                      lineBufferBytes: container.launch.logLimits.lineBufferBytes)
         container.output = output
+        output.writesIncompleteLines = keeper != nil
         container.pipes = nil
         // Both pipes closed usually means the container has exited: look at once.
         output.onClosed = { self.loop.schedule(after: .zero) { self.reaper.reapExited() } }
@@ -418,6 +419,7 @@ public final class OCIRuntime: ContainerRuntime {
             container.output = ContainerOutput(loop: loop, stdout: taken.stdoutRead, stderr: taken.stderrRead,
                                                log: CRILogWriter(file: file, lineBufferBytes: launch.logLimits.lineBufferBytes),
                                                lineBufferBytes: launch.logLimits.lineBufferBytes)
+            container.output?.writesIncompleteLines = true
         } catch {
             _ = close(taken.stdoutRead)
             _ = close(taken.stderrRead)
