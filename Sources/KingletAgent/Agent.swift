@@ -516,7 +516,8 @@ final class Agent {
         let binary = String(cString: path)
         do {
             return try KeeperClient(socketPath: KeeperCommand.socketPath(stateFolder),
-                                    startCommand: [binary, "keeper", "--state", stateFolder])
+                                    startCommand: [binary, "keeper", "--state", stateFolder],
+                                    keeperLogPath: stateFolder + "/keeper.log")
         } catch {
             log.warning("no container keeper (\(error.message)); containers stop with the agent")
             return nil

@@ -30,6 +30,9 @@ public final class KeeperClient {
     public let socketPath: String
     /// The command that starts a keeper when none answers (nil: never start one).
     public let startCommand: [String]?
+    /// Where a keeper this client starts writes its log (its stdout and stderr): not the
+    /// agent's, which a supervisor may wait on to reach end of file.
+    public let keeperLogPath: String
     public private(set) var keeperPID: Int32 = 0
     /// Containers held for the agent at connection and not yet taken, by key.
     public private(set) var held: [String: HeldContainer] = [:]
@@ -48,9 +51,10 @@ public final class KeeperClient {
 
     /// Connects to the keeper at `socketPath`, starting one with `startCommand` when none
     /// answers, and reads what it holds. Blocks for at most a few seconds.
-    public init(socketPath: String, startCommand: [String]?) throws(KeeperError) {
+    public init(socketPath: String, startCommand: [String]?, keeperLogPath: String = "/dev/null") throws(KeeperError) {
         self.socketPath = socketPath
         self.startCommand = startCommand
+        self.keeperLogPath = keeperLogPath
         buffer = [UInt8](repeating: 0, count: KeeperWire.maximumBytes)
         try connect()
     }
@@ -184,8 +188,17 @@ public final class KeeperClient {
             argv.free()
             envp.free()
         }
+        // Its log: appended to, and started afresh once it has grown past 1 MiB (a keeper
+        // logs a few lines per agent restart).
+        var log = kinglet_open(keeperLogPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if log >= 0 && kinglet_file_size(log) > 1 << 20 {
+            _ = close(log)
+            log = kinglet_open(keeperLogPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+        }
+        if log < 0 { log = kinglet_open("/dev/null", O_WRONLY | O_CLOEXEC, 0) }
+        defer { if log >= 0 { _ = close(log) } }
         var pid: Int32 = 0
-        let error = kinglet_spawn(path, argv.pointers, envp.pointers, nil, 2, 2, &pid)
+        let error = kinglet_spawn(path, argv.pointers, envp.pointers, nil, log, log, &pid)
         if error != 0 {
             throw KeeperError(message: "cannot start the keeper " + path + ": " + String(cString: kinglet_strerror(error)))
         }

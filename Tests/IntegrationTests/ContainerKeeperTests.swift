@@ -52,6 +52,24 @@ import Testing
         return fields.count > 19 ? String(fields[19]) : nil
     }
 
+    /// A SOCK_SEQPACKET connection to a keeper, as an agent makes it.
+    static func connect(_ path: String) -> Int32? {
+        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[index] = byte }
+        }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { close(fd); return nil }
+        return fd
+    }
+
     static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
         return !stat.contains(") Z ")
@@ -187,6 +205,24 @@ import Testing
         let second = try #require(try AgentProcess.run(["keeper", "--state", board.stateFolder], within: 20))
         #expect(second.status == 1)
         #expect(second.error.contains("another keeper runs for \(board.stateFolder)"))
+
+        // Bytes that are no message: the keeper says so in its log and goes on.
+        let socket = try #require(ContainerKeeperTests.connect(board.stateFolder + "/keeper.sock"))
+        for garbage: [UInt8] in [[0xff, 1, 2], [4, 0xff, 0xff, 0xff, 0x7f], []] {
+            _ = garbage.withUnsafeBufferPointer { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        #expect(keeper.waitForError(containing: "unreadable message from the agent", within: 10))
+        close(socket)
+        #expect(keeper.process.isRunning)
+        let hello = try #require(ContainerKeeperTests.connect(board.stateFolder + "/keeper.sock"))
+        let bytes: [UInt8] = [1] + [UInt8](repeating: 0, count: 8)
+        var helloBytes = bytes
+        helloBytes[1] = 1
+        _ = helloBytes.withUnsafeBufferPointer { send(hello, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var answer = [UInt8](repeating: 0, count: 64)
+        let length = answer.withUnsafeMutableBufferPointer { recv(hello, $0.baseAddress, $0.count, 0) }
+        close(hello)
+        #expect(length == 25 && answer[0] == 2, "a welcome after the garbage")
         let stop = try #require(try AgentProcess.run(["keeper", "--stop", "--state", board.stateFolder], within: 30))
         #expect(stop.status == 0)
         #expect(keeper.finish(within: 10)?.status == 0)
