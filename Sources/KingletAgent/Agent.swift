@@ -525,6 +525,10 @@ extension Agent {
             throw AgentStartError(message: "image store: \(error.description)", status: AgentMain.exitFailure)
         }
         if let problem = store.indexProblem { log.warning(problem) }
+        if let problem = oci.probeOverlay(lowerScratch: config.paths.images + "/overlay-probe") {
+            store.overlayRoots = false
+            log.warning("containers get flattened copies of their images: \(problem)")
+        }
         var settings = ImagePullSettings(board: board)
         settings.insecureRegistries = config.images.insecureRegistries
         let wallClock: () -> Int64 = { kinglet_realtime_ns() / 1_000_000_000 }

@@ -6,20 +6,33 @@ import KingletPod
 /// The images on the board, under `<state>/images`, content-addressed so images share
 /// what they have in common:
 ///
-///     blobs/sha256/<hex>           manifests, indexes and configs, verified
-///     downloads/sha256/<hex>       a layer blob being fetched (kept across restarts: the
-///                                  fetch resumes from its length), removed once unpacked
-///     rootfs/sha256/<config hex>/  an image's root file system, its layers applied in
-///                                  order (staged beside it as <hex>.unpacking and renamed
-///                                  when whole); images with the same config share it
-///     images.json                  which references name which manifests, their layers
-///                                  and sizes, and when each was last used
+///     blobs/sha256/<hex>             manifests, indexes and configs, verified
+///     downloads/sha256/<hex>         a layer blob being fetched (kept across restarts: the
+///                                    fetch resumes from its length), removed once unpacked
+///     layers/sha256/<diffID hex>/    one layer, unpacked once and shared by every image
+///                                    that has it (staged as <hex>.unpacking and renamed
+///                                    when whole):
+///         overlay/                   its files, whiteouts in overlayfs's format: a lower
+///                                    folder of a container's overlayfs root
+///         files/                     or its files with the tar's `.wh.` whiteout files
+///                                    (unpacked without the privilege for overlayfs's):
+///                                    for flattening only
+///     rootfs/sha256/<config hex>/    an image's flattened root file system, its layers
+///                                    applied in order, only where its layers cannot be
+///                                    stacked (no overlayfs, a layer in `files/`, too many
+///                                    layers for one mount); staged as <hex>.unpacking
+///     images.json                    which references name which manifests, their layers
+///                                    and sizes, and when each was last used
 ///
-/// A root file system is used only once renamed into place, and an image only once its
-/// record is in images.json (written to a temporary file and renamed), so a pull cut short
-/// by `kill -9` leaves leftovers to finish or clean up, never half an image in use.
-/// (Layers are flattened per image for now; one folder per layer, shared by images and
-/// stacked with overlayfs, is the next step.)
+/// Layers are keyed by diffID (the sha256 of the uncompressed tar): a layer folder holds
+/// that layer's changes alone, whatever lies below it, since overlayfs merges the layers
+/// when it mounts them; so one folder serves every image that has the layer, on any base.
+///
+/// A layer or root file system is used only once renamed into place, and an image only
+/// once its record is in images.json (written to a temporary file and renamed), so a pull
+/// cut short by `kill -9` leaves leftovers to finish or clean up, never half an image in
+/// use. A store written before layers had folders of their own (flattened roots only) is
+/// read as it is: its images run from their flattened roots.
 public final class ImageStore {
     public let root: String
     public private(set) var images: [StoredImage] = []
@@ -27,10 +40,20 @@ public final class ImageStore {
     /// images.json.corrupt and the store starts empty (images are pulled again as pods
     /// need them), rather than the agent refusing to start.
     public private(set) var indexProblem: String?
+    /// Whether containers' roots may stack the layer folders with overlayfs (the agent
+    /// finds out at start, `OCIRuntime.probeOverlay`). When false, every image gets a
+    /// flattened root.
+    public var overlayRoots = true
+
+    /// The most layers one overlayfs root stacks, and the longest `lowerdir=` list: the
+    /// kernel takes at most a page of mount options (lowerdir, upperdir, workdir). An
+    /// image beyond either gets a flattened root instead.
+    public static let maximumStackedLayers = 128
+    public static let maximumLowerOption = 3000
 
     public init(root: String) throws(ImageStoreError) {
         self.root = root
-        for folder in ["blobs/sha256", "downloads/sha256", "rootfs/sha256"] {
+        for folder in ["blobs/sha256", "downloads/sha256", "layers/sha256", "rootfs/sha256"] {
             let path = root + "/" + folder
             if kinglet_make_folders(path, 0o700) != 0 { throw .system("create \(path)", kinglet_errno()) }
         }
@@ -47,8 +70,22 @@ public final class ImageStore {
     public func downloadPath(_ digest: ImageDigest) -> String { root + "/downloads/sha256/" + digest.hex }
     public func rootfsPath(_ config: ImageDigest) -> String { root + "/rootfs/sha256/" + config.hex }
     public func rootfsStagingPath(_ config: ImageDigest) -> String { rootfsPath(config) + ".unpacking" }
+    /// A layer's folder, `layers/sha256/<diffID hex>`.
+    public func layerPath(_ diffID: ImageDigest) -> String { root + "/layers/sha256/" + diffID.hex }
+    public func layerStagingPath(_ diffID: ImageDigest) -> String { layerPath(diffID) + ".unpacking" }
     var indexPath: String { root + "/images.json" }
 
+    /// The folder holding a stored layer's files, and its whiteouts' format; nil when the
+    /// layer is not in the store.
+    public func layerFiles(_ diffID: ImageDigest) -> (path: String, format: StoredLayerFormat)? {
+        let folder = layerPath(diffID)
+        for format in [StoredLayerFormat.overlay, .files] where kinglet_file_exists(folder + "/" + format.rawValue) != 0 {
+            return (folder + "/" + format.rawValue, format)
+        }
+        return nil
+    }
+
+    public func hasLayer(_ diffID: ImageDigest) -> Bool { layerFiles(diffID) != nil }
     public func hasBlob(_ digest: ImageDigest) -> Bool { kinglet_file_exists(blobPath(digest)) != 0 }
     public func hasRootfs(_ config: ImageDigest) -> Bool { kinglet_file_exists(rootfsPath(config)) != 0 }
 
@@ -58,8 +95,40 @@ public final class ImageStore {
         return images.first { $0.reference == name }
     }
 
-    /// Whether a stored image's root file system is in place.
-    public func isComplete(_ image: StoredImage) -> Bool { hasRootfs(image.config) }
+    /// What a container of the image runs on: its layer folders stacked by overlayfs, or its
+    /// flattened root; nil while neither is in place.
+    public func root(of image: StoredImage) -> ImageRoot? {
+        if let layers = stackableLayers(image.layers) { return .layers(layers) }
+        if hasRootfs(image.config) { return .flattened(rootfsPath(image.config)) }
+        return nil
+    }
+
+    /// Whether the image can run now.
+    public func isComplete(_ image: StoredImage) -> Bool { root(of: image) != nil }
+
+    /// Whether everything the image needs is in the store, so what it lacks to run (a
+    /// flattened root) can be built without the registry.
+    public func canCompleteLocally(_ image: StoredImage) -> Bool {
+        hasBlob(image.manifest) && hasBlob(image.config) && !image.layers.isEmpty && image.layers.allSatisfy { hasLayer($0) }
+    }
+
+    /// Whether an image with these layers (bottom first) needs a flattened root.
+    public func needsFlattenedRoot(_ layers: [ImageDigest]) -> Bool { stackableLayers(layers) == nil }
+
+    /// The layer folders, top first (overlayfs's `lowerdir` order), when the image's layers
+    /// are all in the store in overlayfs's format and fit one mount.
+    func stackableLayers(_ layers: [ImageDigest]) -> [String]? {
+        guard overlayRoots, !layers.isEmpty, layers.count <= ImageStore.maximumStackedLayers else { return nil }
+        var folders: [String] = []
+        var optionLength = 0
+        for layer in layers.reversed() {
+            guard let (path, format) = layerFiles(layer), format == .overlay,
+                  !path.utf8.contains(where: { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ",") }) else { return nil }
+            optionLength += path.utf8.count + 1
+            folders.append(path)
+        }
+        return optionLength <= ImageStore.maximumLowerOption ? folders : nil
+    }
 
     /// Records a pulled image (replacing what the reference named before) and writes the
     /// index. The manifest, config and layers must be in the store already.
@@ -132,13 +201,19 @@ public final class ImageStore {
         return removed
     }
 
-    /// Root file systems, blobs and downloads no recorded image uses, and leftovers of
-    /// interrupted pulls and removals (`*.unpacking`, `*.deleting`). Only while no pull runs.
+    /// Layers, root file systems, blobs and downloads no recorded image uses, and leftovers
+    /// of interrupted pulls and removals (`*.unpacking`, `*.deleting`). A layer goes only
+    /// when no image left has it. Only while no pull runs.
     public func removeUnreferenced() throws(ImageStoreError) {
         var used: Set<String> = []
+        var usedLayers: Set<String> = []
         for image in images {
             used.insert(image.config.hex)
             used.insert(image.manifest.hex)
+            for layer in image.layers { usedLayers.insert(layer.hex) }
+        }
+        for name in FolderListing.folders(in: root + "/layers/sha256") ?? [] where !usedLayers.contains(name) {
+            try removeTree(root + "/layers/sha256/" + name)
         }
         for name in FolderListing.folders(in: root + "/rootfs/sha256") ?? [] where !used.contains(name) {
             try removeTree(root + "/rootfs/sha256/" + name)
@@ -219,6 +294,22 @@ public final class ImageStore {
             throw .system("rename \(temporary)", error)
         }
     }
+}
+
+/// How a stored layer's folder records whiteouts (the name of its sub-folder).
+public enum StoredLayerFormat: String, Equatable, Sendable {
+    /// overlayfs's: character devices 0/0 and trusted.overlay.opaque. Stackable.
+    case overlay
+    /// The tar's `.wh.` files, kept where overlayfs's could not be made. Flattened only.
+    case files
+}
+
+/// What a container's root is made from.
+public enum ImageRoot: Equatable, Sendable {
+    /// The image's layer folders, top first, to stack with overlayfs.
+    case layers([String])
+    /// The image's flattened root file system.
+    case flattened(String)
 }
 
 /// One pulled image as images.json keeps it.

@@ -37,6 +37,19 @@ import Testing
         return nil
     }
 
+    /// Where a container of the image finds `path` (no leading slash): in the topmost layer
+    /// folder that has it, or in the flattened root.
+    static func file(_ path: String, of image: StoredImage, in store: ImageStore) -> String? {
+        switch store.root(of: image) {
+        case .layers(let folders)?:
+            return folders.map { $0 + "/" + path }.first { LayerTreeSnapshot.exists($0) }
+        case .flattened(let root)?:
+            return root + "/" + path
+        case nil:
+            return nil
+        }
+    }
+
     func message(_ result: Result<StoredImage, ImagePullError>) -> String {
         if case .failure(let error) = result { return error.message }
         return "pulled"
@@ -59,9 +72,16 @@ import Testing
         #expect(stored.reference == "\(registry.host)/kinglet/busybox:1")
         #expect(stored.manifest.description == pushed.digest)
         #expect(stored.config.description == pushed.configDigest)
-        let rootfs = store.rootfsPath(stored.config)
-        #expect(FileManager.default.isExecutableFile(atPath: rootfs + "/bin/busybox"))
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: rootfs + "/bin/sh").hasSuffix("busybox"))
+        // Each layer in a folder of its own, stacked by overlayfs: no flattened copy.
+        guard case .layers(let folders)? = store.root(of: stored) else {
+            Issue.record("not stacked: \(String(describing: store.root(of: stored)))")
+            return
+        }
+        #expect(folders.count == stored.layers.count)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/rootfs/sha256").isEmpty)
+        #expect(FileManager.default.isExecutableFile(atPath: ImagePullTests.file("bin/busybox", of: stored, in: store) ?? ""))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: ImagePullTests.file("bin/sh", of: stored, in: store) ?? "")
+            .hasSuffix("busybox"))
         // The config is kept and says how to run it.
         let config = try ImageConfig.parse(try store.readBlob(stored.config), source: "config")
         #expect(config.command == ["sleep", "3600"])
@@ -88,7 +108,7 @@ import Testing
             let store = try ImageStore(root: folder.path)
             let result = try pull(pushed.reference, store: store, machine: machine)
             let stored = try #require(image(result), "\(machine): \(message(result))")
-            let marker = try String(contentsOfFile: store.rootfsPath(stored.config) + "/etc/kinglet-platform", encoding: .utf8)
+            let marker = try String(contentsOfFile: ImagePullTests.file("etc/kinglet-platform", of: stored, in: store) ?? "", encoding: .utf8)
             #expect(marker == platform + "\n", "\(machine)")
         }
         // A board the index has no entry for gets the reason.
@@ -191,7 +211,46 @@ import Testing
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: store.downloadPath(digest)))
         let resumed = try pull(pushed.reference, store: store)
         let stored = try #require(image(resumed), "\(message(resumed))")
-        let random = try Data(contentsOf: URL(fileURLWithPath: store.rootfsPath(stored.config) + "/kinglet/random.bin"))
+        let random = try Data(contentsOf: URL(fileURLWithPath: ImagePullTests.file("kinglet/random.bin", of: stored, in: store) ?? ""))
         #expect(random.count == 2 * 1024 * 1024)
+    }
+
+    @Test(.enabled(if: peersInstalled, Comment(rawValue: skipReason)))
+    func imagesSharingALayerUnpackItOnceAndAFlattenedRootIsBuiltWhereLayersCannotBeStacked() throws {
+        let registry = try RegistryPeer.start(label: "pull-shared")
+        defer { registry.stop() }
+        let images = try TestImages(label: "pull-shared")
+        defer { images.remove() }
+        let base = try images.push(try images.busybox(tag: "base"), to: registry, repository: "kinglet/base", tag: "1")
+        let big = try images.push(try images.withRandomLayer(megabytes: 1, tag: "big"), to: registry, repository: "kinglet/big", tag: "1")
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let store = try ImageStore(root: folder.path)
+
+        let first = try #require(image(try pull(base.reference, store: store)))
+        let shared = try #require(first.layers.first)
+        var before = stat()
+        #expect(stat(store.layerPath(shared), &before) == 0)
+        let second = try #require(image(try pull(big.reference, store: store)))
+        #expect(second.layers.first == shared, "both images start with the busybox layer")
+        // The shared layer was not unpacked again: the same folder.
+        var after = stat()
+        #expect(stat(store.layerPath(shared), &after) == 0)
+        #expect(after.st_ino == before.st_ino)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/layers/sha256").count == 2)
+        // Each image's size is its own: config and compressed layers, shared or not.
+        #expect(second.size == Int64(big.layerBytes) + Int64(try store.readBlob(second.config).count))
+
+        // On a board where overlayfs cannot be used, the same layers give a flattened root.
+        let flatFolder = ImagesScratchFolder()
+        defer { flatFolder.remove() }
+        let flat = try ImageStore(root: flatFolder.path)
+        flat.overlayRoots = false
+        let flattened = try #require(image(try pull(big.reference, store: flat)))
+        #expect(flat.root(of: flattened) == .flattened(flat.rootfsPath(flattened.config)))
+        let random = try Data(contentsOf: URL(fileURLWithPath: flat.rootfsPath(flattened.config) + "/kinglet/random.bin"))
+        #expect(random.count == 1024 * 1024)
+        #expect(FileManager.default.isExecutableFile(atPath: flat.rootfsPath(flattened.config) + "/bin/busybox"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: flatFolder.path + "/layers/sha256").count == 2)
     }
 }
