@@ -89,8 +89,9 @@ final class Agent {
         // The cache's writer lock comes first: it proves no other agent owns these
         // containers, so the ones tagged with our cache are a killed predecessor's.
         cache = try Agent.openCache(config.paths.cacheFile, log: log)
+        let syncDelay = Agent.injectedSyncDelay(log: log)
         do {
-            try cache.syncInBackground(on: loop, syncDelay: Agent.injectedSyncDelay(log: log))
+            try cache.syncInBackground(on: loop, syncDelay: syncDelay)
         } catch {
             throw AgentStartError(message: "cannot start the cache's flusher: \(error.description)", status: AgentMain.exitFailure)
         }
@@ -113,7 +114,8 @@ final class Agent {
                                     logLimits: LogLimits(maxBytesPerFile: config.runtime.logMaxBytes, maxFiles: Int(config.runtime.logMaxFiles)))
         var oci: OCIRuntime? = nil
         if let ociRuntime = config.runtime.oci {
-            let made = try Agent.makeImages(config, stateFolder: stateFolder, loop: loop, reaper: reaper, runtime: ociRuntime, log: log)
+            let made = try Agent.makeImages(config, stateFolder: stateFolder, loop: loop, reaper: reaper, runtime: ociRuntime,
+                                            syncDelay: syncDelay, log: log)
             oci = made.runtime
             images = made.images
             context.images = made.images
@@ -429,6 +431,7 @@ final class Agent {
         link = nil
         images?.puller.cancelAll()
         images?.puller.changed = { _ in }
+        images?.puller.store.sync.stop()
         runtime.disconnect()
         cache.close()
     }
@@ -444,7 +447,8 @@ final class Agent {
     // MARK: set-up helpers
 
     /// KINGLET_FAULT_SYNC_DELAY_MS: fault injection for tests and benchmarks, every cache
-    /// msync first sleeps that long (a slow SD card). Unset or invalid: none.
+    /// msync and every image store sync list first sleeps that long (a slow SD card).
+    /// Unset or invalid: none.
     static func injectedSyncDelay(log: AgentLog) -> Duration {
         guard let value = getenv("KINGLET_FAULT_SYNC_DELAY_MS"), let milliseconds = Int64(String(cString: value)),
               milliseconds > 0 else { return .zero }
@@ -505,7 +509,7 @@ extension Agent {
 
     /// The OCI runtime, the image store and the image manager, for `runtime.oci`.
     static func makeImages(_ config: AgentConfig, stateFolder: String, loop: EpollEventLoop, reaper: ChildReaper,
-                           runtime: String, log: AgentLog) throws(AgentStartError) -> (runtime: OCIRuntime, images: AgentImages) {
+                           runtime: String, syncDelay: Duration, log: AgentLog) throws(AgentStartError) -> (runtime: OCIRuntime, images: AgentImages) {
         guard let board = BoardPlatform.current(override: config.images.platform) else {
             throw AgentStartError(message: "images: cannot tell this board's platform; set images.platform (e.g. linux/arm/v7)",
                                   status: AgentMain.exitUsage)
@@ -525,6 +529,12 @@ extension Agent {
             throw AgentStartError(message: "image store: \(error.description)", status: AgentMain.exitFailure)
         }
         if let problem = store.indexProblem { log.warning(problem) }
+        do throws(ImageStoreError) {
+            try store.sync.start(on: loop, delayMicroseconds: UInt32(clamping: syncDelay.milliseconds * 1000))
+        } catch {
+            throw AgentStartError(message: "image store: \(error.description)", status: AgentMain.exitFailure)
+        }
+        store.log = { log.warning($0) }
         if let problem = oci.probeOverlay(lowerScratch: config.paths.images + "/overlay-probe") {
             store.overlayRoots = false
             log.warning("containers get flattened copies of their images: \(problem)")

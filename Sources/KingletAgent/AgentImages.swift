@@ -67,24 +67,25 @@ final class AgentImages: ContainerImages {
     /// The kubelet's image GC (docs/images.md), skipped while a pull runs: `images` are the
     /// `image` fields of every pod the node should run.
     func collectGarbage(images: [String], high: Int64, low: Int64) {
-        guard puller.pullsInProgress == 0 else { return }
+        guard puller.pullsInProgress == 0, !puller.isHeld else { return }
         var inUse: Set<String> = []
         for image in images {
             if let reference = try? ImageReference(parsing: image) { inUse.insert(reference.description) }
         }
-        do throws(ImageStoreError) {
-            let removed = try puller.store.collectGarbage(high: high, low: low, inUse: inUse)
-            for reference in removed { log("image garbage collection removed \(reference)") }
-        } catch {
-            log("image garbage collection failed: \(error.description)")
+        // Pulls wait until it is done: it removes what no recorded image has.
+        puller.hold()
+        puller.store.collectGarbage(high: high, low: low, inUse: inUse) { [self] result in
+            self.puller.release()
+            switch result {
+            case .success(let removed):
+                for reference in removed { self.log("image garbage collection removed \(reference)") }
+            case .failure(let error):
+                self.log("image garbage collection failed: \(error.description)")
+            }
         }
     }
 
     private func markUsed(_ stored: StoredImage) {
-        do throws(ImageStoreError) {
-            try puller.store.markUsed(stored.reference, at: wallClock())
-        } catch {
-            log("cannot record the use of \(stored.reference): \(error.description)")
-        }
+        puller.store.markUsed(stored.reference, at: wallClock())
     }
 }

@@ -202,25 +202,28 @@ public final class ImagePull: HTTPResponseHandler {
             }
             requestManifest(entry.digest.description)
         case .manifest(let manifest):
-            do throws(ImageStoreError) {
-                try store.storeBlob(body, digest: digest)
-            } catch {
-                return fail(error.description, retryable: true)
+            store.storeBlob(body, digest: digest) { [self] error in
+                guard !self.ended else { return }
+                if let error { return self.fail(error.description, retryable: true) }
+                self.manifestStored(manifest, digest: digest)
             }
-            self.manifest = manifest
-            manifestDigest = digest
-            step = .config
-            report("fetching the config")
-            if store.hasBlob(manifest.config.digest), let bytes = try? store.readBlob(manifest.config.digest) {
-                if ImageDigest.sha256(of: bytes) == manifest.config.digest {
-                    body = bytes
-                    return configArrived()
-                }
-                // Damaged (a power cut before it was durable): fetched again.
-                _ = unlink(store.blobPath(manifest.config.digest))
-            }
-            send(url: base + "/blobs/" + manifest.config.digest.description, headers: HTTPHeaders(), limit: ImageManifestDocument.maximumSize)
         }
+    }
+
+    private func manifestStored(_ manifest: ImageManifest, digest: ImageDigest) {
+        self.manifest = manifest
+        manifestDigest = digest
+        step = .config
+        report("fetching the config")
+        if store.hasBlob(manifest.config.digest), let bytes = try? store.readBlob(manifest.config.digest) {
+            if ImageDigest.sha256(of: bytes) == manifest.config.digest {
+                body = bytes
+                return configArrived()
+            }
+            // Damaged (a power cut before it was durable): fetched again.
+            _ = unlink(store.blobPath(manifest.config.digest))
+        }
+        send(url: base + "/blobs/" + manifest.config.digest.description, headers: HTTPHeaders(), limit: ImageManifestDocument.maximumSize)
     }
 
     private func configArrived() {
@@ -241,15 +244,14 @@ public final class ImagePull: HTTPResponseHandler {
         guard config.diffIDs.count == manifest.layers.count else {
             return fail("\(reference.description): the config lists \(config.diffIDs.count) layers, the manifest \(manifest.layers.count)", retryable: false)
         }
-        do throws(ImageStoreError) {
-            try store.storeBlob(body, digest: digest)
-        } catch {
-            return fail(error.description, retryable: true)
+        store.storeBlob(body, digest: digest) { [self] error in
+            guard !self.ended else { return }
+            if let error { return self.fail(error.description, retryable: true) }
+            self.config = config
+            self.configDigest = digest
+            self.progress.layers = manifest.layers.count
+            self.startLayer(0)
         }
-        self.config = config
-        configDigest = digest
-        progress.layers = manifest.layers.count
-        startLayer(0)
     }
 
     private func startLayer(_ index: Int) {
@@ -376,12 +378,14 @@ public final class ImagePull: HTTPResponseHandler {
                 return fail("cannot rename \(from): \(String(cString: strerror(kinglet_errno())))", retryable: true)
             }
         }
-        if rename(staging, store.layerPath(diffID)) != 0 {
-            return fail("cannot move layer \(index + 1) into place: \(String(cString: strerror(kinglet_errno())))", retryable: true)
+        report("making layer \(index + 1) durable")
+        store.publish(staging, as: store.layerPath(diffID)) { [self] error in
+            guard !self.ended else { return }
+            if let error { return self.fail("cannot move layer \(index + 1) into place: \(error.description)", retryable: true) }
+            download.discard()
+            self.download = nil
+            self.startLayer(index + 1)
         }
-        download.discard()
-        self.download = nil
-        startLayer(index + 1)
     }
 
     private func closeUnpack() {
@@ -430,10 +434,11 @@ public final class ImagePull: HTTPResponseHandler {
             return fail("\(reference.description): flattening its layers: \(error.description)", retryable: false)
         }
         self.flattener = nil
-        if rename(store.rootfsStagingPath(configDigest), store.rootfsPath(configDigest)) != 0 {
-            return fail("cannot move the root file system into place: \(String(cString: strerror(kinglet_errno())))", retryable: true)
+        store.publish(store.rootfsStagingPath(configDigest), as: store.rootfsPath(configDigest)) { [self] error in
+            guard !self.ended else { return }
+            if let error { return self.fail("cannot move the root file system into place: \(error.description)", retryable: true) }
+            self.complete()
         }
-        complete()
     }
 
     private func complete() {
@@ -442,13 +447,12 @@ public final class ImagePull: HTTPResponseHandler {
         let image = StoredImage(reference: reference.description, manifest: manifestDigest, config: configDigest,
                                 layers: config.diffIDs, size: manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size },
                                 pulledAt: now, lastUsedAt: now)
-        do throws(ImageStoreError) {
-            try store.record(image)
-        } catch {
-            return fail(error.description, retryable: true)
+        store.record(image) { [self] error in
+            guard !self.ended else { return }
+            if let error { return self.fail(error.description, retryable: true) }
+            self.report("done")
+            self.finish(.success(image))
         }
-        report("done")
-        finish(.success(image))
     }
 
     // MARK: Requests

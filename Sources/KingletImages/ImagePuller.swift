@@ -120,6 +120,21 @@ public final class ImagePuller {
     /// Pulls under way or waiting for their turn.
     public var pullsInProgress: Int { pulls.count + queued.count }
 
+    /// Whether new pulls wait (`hold`): the image GC runs, and must not remove the layers
+    /// of a pull it cannot see yet.
+    public private(set) var isHeld = false
+
+    public func hold() { isHeld = true }
+
+    /// Lets held pulls start.
+    public func release() {
+        isHeld = false
+        if pulls.isEmpty, !queued.isEmpty {
+            let next = queued.removeFirst()
+            startPull(next.reference, image: next.image, secrets: next.secrets, local: next.local)
+        }
+    }
+
     public func cancelAll() {
         for pull in pulls.values { pull.cancel() }
         pulls.removeAll()
@@ -128,7 +143,7 @@ public final class ImagePuller {
 
     private func startPull(_ reference: ImageReference, image: String, secrets: RegistryCredentialStore, local: StoredImage?) {
         let key = reference.description
-        guard pulls.isEmpty else {
+        guard pulls.isEmpty, !isHeld else {
             queued.append((key, reference, image, secrets, local))
             return
         }
@@ -157,7 +172,7 @@ public final class ImagePuller {
                 self.loop.schedule(after: backOff) { [self] in self.changed(key) }
             }
             self.changed(key)
-            if self.pulls.isEmpty, !self.queued.isEmpty {
+            if self.pulls.isEmpty, !self.queued.isEmpty, !self.isHeld {
                 let next = self.queued.removeFirst()
                 self.startPull(next.reference, image: next.image, secrets: next.secrets, local: next.local)
             }

@@ -31,7 +31,10 @@ import KingletPod
 /// A layer or root file system is used only once renamed into place, and an image only
 /// once its record is in images.json (written to a temporary file and renamed), so a pull
 /// cut short by `kill -9` leaves leftovers to finish or clean up, never half an image in
-/// use. A store written before layers had folders of their own (flattened roots only) is
+/// use. Against a power cut, every rename is preceded by an fsync (a syncfs for a layer's
+/// folder) of what it publishes and followed by one of its folder, all on `sync`'s thread,
+/// never on the loop; and since `sync` runs its lists in order, an image's record reaches
+/// images.json only after its layers, root and blobs are durable. A store written before layers had folders of their own (flattened roots only) is
 /// read as it is: its images run from their flattened roots.
 public final class ImageStore {
     public let root: String
@@ -44,6 +47,13 @@ public final class ImageStore {
     /// finds out at start, `OCIRuntime.probeOverlay`). When false, every image gets a
     /// flattened root.
     public var overlayRoots = true
+    /// The fsyncs, renames and removals, off the loop once `sync.start(on:)` is called.
+    public let sync = StoreSync()
+    /// Failures of writes nobody waits for (the last-used times).
+    public var log: (String) -> Void = { _ in }
+    private var indexSaving = false
+    private var indexWaiters: [(ImageStoreError?) -> Void] = []
+    private var indexDirty = false
 
     /// The most layers one overlayfs root stacks, and the longest `lowerdir=` list: the
     /// kernel takes at most a page of mount options (lowerdir, upperdir, workdir). An
@@ -131,25 +141,31 @@ public final class ImageStore {
     }
 
     /// Records a pulled image (replacing what the reference named before) and writes the
-    /// index. The manifest, config and layers must be in the store already.
-    public func record(_ image: StoredImage) throws(ImageStoreError) {
-        var updated = images.filter { $0.reference != image.reference }
-        updated.append(image)
-        try writeIndex(updated)
-        images = updated
+    /// index; `completion` once it is durable. The manifest, config and layers must be in
+    /// the store already, durably (`storeBlob`, `publish`).
+    public func record(_ image: StoredImage, completion: @escaping (ImageStoreError?) -> Void) {
+        images = images.filter { $0.reference != image.reference } + [image]
+        saveIndex(completion)
     }
 
     /// Forgets the image a reference names (its blobs and layers stay until collected).
-    public func forget(_ reference: String) throws(ImageStoreError) {
+    public func forget(_ reference: String, completion: @escaping (ImageStoreError?) -> Void) {
         let updated = images.filter { $0.reference != reference }
-        guard updated.count != images.count else { return }
-        try writeIndex(updated)
+        guard updated.count != images.count else { return completion(nil) }
         images = updated
+        saveIndex(completion)
     }
 
-    /// Stores a small verified blob (manifest, index, config) under its digest.
-    public func storeBlob(_ bytes: [UInt8], digest: ImageDigest) throws(ImageStoreError) {
-        try writeAtomically(bytes, to: blobPath(digest))
+    /// Stores a small verified blob (manifest, index, config) under its digest, durably.
+    public func storeBlob(_ bytes: [UInt8], digest: ImageDigest, completion: @escaping (ImageStoreError?) -> Void) {
+        writeDurably(bytes, to: blobPath(digest), completion: completion)
+    }
+
+    /// Publishes a folder staged beside its final name (a layer's `<hex>.unpacking`, a
+    /// root's): made durable, renamed into place, the rename made durable.
+    public func publish(_ staging: String, as path: String, completion: @escaping (ImageStoreError?) -> Void) {
+        sync.run([.syncFileSystem(staging), .rename(staging, path), .sync(FolderListing.parentFolder(of: path))],
+                 completion: completion)
     }
 
     /// A stored small blob's bytes.
@@ -163,12 +179,12 @@ public final class ImageStore {
 
     /// Notes that a container started from the image (garbage collection removes the least
     /// recently used first).
-    public func markUsed(_ reference: String, at seconds: Int64) throws(ImageStoreError) {
+    public func markUsed(_ reference: String, at seconds: Int64) {
         guard let index = images.firstIndex(where: { $0.reference == reference }) else { return }
-        var updated = images
-        updated[index].lastUsedAt = seconds
-        try writeIndex(updated)
-        images = updated
+        images[index].lastUsedAt = seconds
+        saveIndex { [self] error in
+            if let error { self.log("cannot record the use of \(reference): \(error.description)") }
+        }
     }
 
     /// How full the store's file system is, in percent; nil when statvfs fails.
@@ -180,31 +196,45 @@ public final class ImageStore {
     }
 
     /// The kubelet's image garbage collection: when the file system is at least `high`
-    /// percent full, first what no image uses any more (the root file systems and blobs of
-    /// images a newer pull of their reference replaced, downloads and staging left by
-    /// interrupted pulls), then images no container uses (`inUse`: references), least
+    /// percent full, first what no image uses any more (the layers, root file systems and
+    /// blobs of images a newer pull of their reference replaced, downloads and staging left
+    /// by interrupted pulls), then images no container uses (`inUse`: references), least
     /// recently used first, until it is at most `low` percent full or nothing unused is
-    /// left. An image's root file system and blobs go with its last reference. Call it
-    /// only while no pull runs. Returns the references removed.
-    public func collectGarbage(high: Int64, low: Int64, inUse: Set<String>,
-                               usage: () -> Int64? = { nil }) throws(ImageStoreError) -> [String] {
-        guard let start = usage() ?? diskUsagePercent(), start >= high else { return [] }
-        try removeUnreferenced()
-        var removed: [String] = []
+    /// left. A layer goes with the last image that has it. Each image's removal from the
+    /// index is durable before its folders go, and the folders are removed on `sync`'s
+    /// thread, one image at a time, so the usage is measured again after each. Call it
+    /// only while no pull runs. `completion` gets the references removed.
+    public func collectGarbage(high: Int64, low: Int64, inUse: Set<String>, usage: @escaping () -> Int64? = { nil },
+                               completion: @escaping (Result<[String], ImageStoreError>) -> Void) {
+        guard let start = usage() ?? diskUsagePercent(), start >= high else { return completion(.success([])) }
         let candidates = images.filter { !inUse.contains($0.reference) }.sorted { $0.lastUsedAt < $1.lastUsedAt }
-        for image in candidates {
-            if let now = usage() ?? diskUsagePercent(), now <= low { break }
-            try forget(image.reference)
-            removed.append(image.reference)
-            try removeUnreferenced()
+        removeUnreferenced { [self] error in
+            if let error { return completion(.failure(error)) }
+            self.collect(candidates, from: 0, removed: [], low: low, usage: usage, completion: completion)
         }
-        return removed
+    }
+
+    private func collect(_ candidates: [StoredImage], from index: Int, removed: [String], low: Int64,
+                         usage: @escaping () -> Int64?, completion: @escaping (Result<[String], ImageStoreError>) -> Void) {
+        if index == candidates.count { return completion(.success(removed)) }
+        if let now = usage() ?? diskUsagePercent(), now <= low { return completion(.success(removed)) }
+        let reference = candidates[index].reference
+        forget(reference) { [self] error in
+            if let error { return completion(.failure(error)) }
+            self.removeUnreferenced { [self] error in
+                if let error { return completion(.failure(error)) }
+                self.collect(candidates, from: index + 1, removed: removed + [reference], low: low, usage: usage,
+                             completion: completion)
+            }
+        }
     }
 
     /// Layers, root file systems, blobs and downloads no recorded image uses, and leftovers
     /// of interrupted pulls and removals (`*.unpacking`, `*.deleting`). A layer goes only
-    /// when no image left has it. Only while no pull runs.
-    public func removeUnreferenced() throws(ImageStoreError) {
+    /// when no image left has it. Folders are renamed aside on the loop (so a removal cut
+    /// short never leaves half of one under a name a pull would take for complete) and
+    /// removed on `sync`'s thread. Only while no pull runs.
+    public func removeUnreferenced(completion: @escaping (ImageStoreError?) -> Void) {
         var used: Set<String> = []
         var usedLayers: Set<String> = []
         for image in images {
@@ -212,11 +242,19 @@ public final class ImageStore {
             used.insert(image.manifest.hex)
             for layer in image.layers { usedLayers.insert(layer.hex) }
         }
-        for name in FolderListing.folders(in: root + "/layers/sha256") ?? [] where !usedLayers.contains(name) {
-            try removeTree(root + "/layers/sha256/" + name)
-        }
-        for name in FolderListing.folders(in: root + "/rootfs/sha256") ?? [] where !used.contains(name) {
-            try removeTree(root + "/rootfs/sha256/" + name)
+        var steps: [StoreSync.Step] = []
+        for (folder, keep) in [("/layers/sha256", usedLayers), ("/rootfs/sha256", used)] {
+            let parent = root + folder
+            for name in FolderListing.folders(in: parent) ?? [] where !keep.contains(name) {
+                let path = parent + "/" + name
+                var aside = path
+                if !name.hasSuffix(".deleting") {
+                    aside = path + ".deleting"
+                    if rename(path, aside) != 0 { return completion(.system("rename \(path)", kinglet_errno())) }
+                }
+                steps.append(.remove(aside))
+            }
+            if !steps.isEmpty { steps.insert(.sync(parent), at: 0) }
         }
         for name in FolderListing.files(in: root + "/blobs/sha256") ?? [] where !used.contains(name) {
             _ = unlink(root + "/blobs/sha256/" + name)
@@ -224,17 +262,8 @@ public final class ImageStore {
         for name in FolderListing.files(in: root + "/downloads/sha256") ?? [] {
             _ = unlink(root + "/downloads/sha256/" + name)
         }
-    }
-
-    /// Renamed aside first, so a removal cut short never leaves a half-deleted root file
-    /// system under a name a pull would take for complete.
-    func removeTree(_ path: String) throws(ImageStoreError) {
-        var target = path
-        if !path.hasSuffix(".deleting") {
-            target = path + ".deleting"
-            if rename(path, target) != 0 { throw .system("rename \(path)", kinglet_errno()) }
-        }
-        if kinglet_remove_tree(target) != 0 { throw .system("remove \(target)", kinglet_errno()) }
+        guard !steps.isEmpty else { return completion(nil) }
+        sync.run(steps, completion: completion)
     }
 
     // MARK: The index
@@ -257,7 +286,19 @@ public final class ImageStore {
         }
     }
 
-    func writeIndex(_ images: [StoredImage]) throws(ImageStoreError) {
+    /// Writes images.json from `images`: one write at a time, the next one taking whatever
+    /// changed meanwhile; `completion` once a write that includes this call's state is
+    /// durable.
+    private func saveIndex(_ completion: ((ImageStoreError?) -> Void)?) {
+        if let completion { indexWaiters.append(completion) }
+        guard !indexSaving else {
+            indexDirty = true
+            return
+        }
+        indexSaving = true
+        indexDirty = false
+        let waiters = indexWaiters
+        indexWaiters = []
         var writer = JSONWriter(capacity: 512 * (images.count + 1))
         writer.beginObject()
         writer.key("images")
@@ -265,16 +306,21 @@ public final class ImageStore {
         for image in images { image.write(to: &writer) }
         writer.endArray()
         writer.endObject()
-        try writeAtomically(writer.bytes, to: indexPath)
+        writeDurably(writer.bytes, to: indexPath) { [self] error in
+            self.indexSaving = false
+            for waiter in waiters { waiter(error) }
+            if self.indexDirty { self.saveIndex(nil) }
+        }
     }
 
-    /// Writes `<path>.tmp`, then renames it over `path`: a reader sees the old file or the
-    /// new one, whole.
-    func writeAtomically(_ bytes: [UInt8], to path: String) throws(ImageStoreError) {
+    /// Writes `<path>.tmp` (on the loop: small files), then on `sync`'s thread fsyncs it,
+    /// renames it over `path` and fsyncs the folder: a reader sees the old file or the new
+    /// one, whole, and after a power cut too.
+    func writeDurably(_ bytes: [UInt8], to path: String, completion: @escaping (ImageStoreError?) -> Void) {
         let temporary = path + ".tmp"
         _ = unlink(temporary)
         let fd = kinglet_file_create_exclusive(temporary)
-        if fd < 0 { throw .system("create \(temporary)", kinglet_errno()) }
+        if fd < 0 { return completion(.system("create \(temporary)", kinglet_errno())) }
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { CKingletSystem.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
@@ -283,15 +329,14 @@ public final class ImageStore {
                 let error = kinglet_errno()
                 _ = close(fd)
                 _ = unlink(temporary)
-                throw .system("write \(temporary)", error)
+                return completion(.system("write \(temporary)", error))
             }
             offset += written
         }
         _ = close(fd)
-        if rename(temporary, path) != 0 {
-            let error = kinglet_errno()
-            _ = unlink(temporary)
-            throw .system("rename \(temporary)", error)
+        sync.run([.sync(temporary), .rename(temporary, path), .sync(FolderListing.parentFolder(of: path))]) { error in
+            if error != nil { _ = unlink(temporary) }
+            completion(error)
         }
     }
 }

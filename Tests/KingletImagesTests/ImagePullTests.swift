@@ -14,8 +14,8 @@ import Testing
 
     /// One pull run to its end on a fresh loop (bounded: at most `seconds`).
     func pull(_ text: String, store: ImageStore, credentials: KingletImages.RegistryCredentials? = nil, registry: String = "",
-              machine: String = "x86_64", seconds: Double = 60) throws -> Result<StoredImage, ImagePullError> {
-        let loop = try EpollEventLoop()
+              machine: String = "x86_64", seconds: Double = 60, on loop: EpollEventLoop? = nil) throws -> Result<StoredImage, ImagePullError> {
+        let loop = try loop ?? EpollEventLoop()
         let client = HTTPClient(loop: loop)
         var store_ = RegistryCredentialStore()
         if let credentials { store_.add(registry: registry, credentials) }
@@ -213,6 +213,60 @@ import Testing
         let stored = try #require(image(resumed), "\(message(resumed))")
         let random = try Data(contentsOf: URL(fileURLWithPath: ImagePullTests.file("kinglet/random.bin", of: stored, in: store) ?? ""))
         #expect(random.count == 2 * 1024 * 1024)
+    }
+
+    @Test(.enabled(if: peersInstalled, Comment(rawValue: skipReason)))
+    func onSlowStorageAPullSyncsOffTheLoopAndRecordsTheImageOnlyOnceItsDataIsDurable() throws {
+        let registry = try RegistryPeer.start(label: "pull-durable")
+        defer { registry.stop() }
+        let images = try TestImages(label: "pull-durable")
+        defer { images.remove() }
+        let pushed = try images.push(try images.withRandomLayer(megabytes: 1, tag: "1"), to: registry, repository: "kinglet/durable")
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let store = try ImageStore(root: folder.path)
+        let loop = try EpollEventLoop()
+        // Every sync list waits 150 ms first: far slower than any SD card.
+        try store.sync.start(on: loop, delayMicroseconds: 150_000)
+        defer { store.sync.stop() }
+        final class Watch: @unchecked Sendable {
+            let lock = NSLock()
+            var recordedEarly = false
+            var checks = 0
+            var done = false
+        }
+        let seen = Watch()
+        let root = folder.path
+        // Watch images.json while the pull runs: it never names the image before every
+        // layer folder is in place.
+        let watch = Thread {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                let index = (try? String(contentsOfFile: root + "/images.json", encoding: .utf8)) ?? ""
+                let layers = (try? FileManager.default.contentsOfDirectory(atPath: root + "/layers/sha256")) ?? []
+                let recorded = index.contains("kinglet/durable")
+                seen.lock.withLock {
+                    if recorded { seen.recordedEarly = layers.filter { !$0.contains(".") }.count < 2 }
+                    seen.checks += 1
+                    seen.done = recorded
+                }
+                if recorded { return }
+                usleep(2000)
+            }
+        }
+        watch.start()
+        let result = try pull(pushed.reference, store: store, on: loop)
+        let stored = try #require(image(result), "\(message(result))")
+        let waited = Date().addingTimeInterval(10)
+        while !seen.lock.withLock({ seen.done }) && Date() < waited { usleep(10_000) }
+        #expect(seen.lock.withLock { !seen.recordedEarly && seen.done })
+        #expect(seen.lock.withLock { seen.checks } > 1)
+        // Manifest, config, two layers, the index: each a list of its own, each 150 ms on
+        // the flusher thread, none of it on the loop.
+        #expect(store.sync.listsRun >= 5)
+        #expect(loop.longestDispatch < .milliseconds(150), "the loop waited on storage: \(loop.longestDispatch)")
+        #expect(store.sync.pending == 0)
+        #expect(try ImageStore(root: folder.path).image(named: try ImageReference(parsing: pushed.reference)) == stored)
     }
 
     @Test(.enabled(if: peersInstalled, Comment(rawValue: skipReason)))
