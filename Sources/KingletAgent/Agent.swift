@@ -486,11 +486,10 @@ final class Agent {
 }
 
 extension Agent {
-    /// How often the image store's disk use is checked (the kubelet's image GC period).
-    static let imageGarbageCollectionPeriod = Duration.seconds(300)
-
+    /// How often the image store's disk use is checked (`images.gcPeriodSeconds`, by
+    /// default the kubelet's 5 minutes).
     func scheduleImageGarbageCollection() {
-        loop.schedule(after: Agent.imageGarbageCollectionPeriod) { [self] in
+        loop.schedule(after: .seconds(config.images.gcPeriodSeconds)) { [self] in
             guard !self.shuttingDown, let images = self.images else { return }
             images.collectGarbage(images: self.wantedImages, high: self.config.images.gcHighThresholdPercent,
                                   low: self.config.images.gcLowThresholdPercent)

@@ -2,7 +2,8 @@ import Foundation
 import KingletTestPeers
 import Testing
 
-/// The agent's image store under faults: `kill -9` in the middle of a download. Real registry (Debian's docker-registry), real runc,
+/// The agent's image store under faults: `kill -9` in the middle of a download, and a
+/// disk filled past the GC threshold. Real registry (Debian's docker-registry), real runc,
 /// the host agent and the static x86_64 agent (KINGLET_STATIC_AGENT, under `make test`).
 @Suite(.serialized) struct ImageStoreAgentTests {
     static var agents: [String] { OCIPodTests.agents }
@@ -94,10 +95,95 @@ import Testing
         #expect(second.finish(within: 40)?.status == 0)
     }
 
+    @Test(.enabled(if: OCIPodTests.canRun, OCIPodTests.skipReason), arguments: agents)
+    func underDiskPressureGCRemovesUnusedImagesLeastRecentlyUsedFirstDownToTheLowThreshold(binary: String) throws {
+        let registry = try RegistryPeer.start(label: "gc-pressure")
+        defer { registry.stop() }
+        let images = try TestImages(label: "gc-pressure")
+        defer { images.remove() }
+        let board = try TemporaryBoard(node: "gc-node", extraConfig: """
+            runtime: {oci: \(OCIPodTests.runc!)}
+            images: {gcHighThresholdPercent: 85, gcLowThresholdPercent: 65, gcPeriodSeconds: 1}
+
+            """)
+        defer { board.remove() }
+        // The store on a small file system of its own: a 64 MiB tmpfs (unmounted by
+        // board.remove()).
+        let store = board.folder + "/state/images"
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        let mounted = try PeerProcess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=64m", "kinglet-gc-test", store], within: 20)
+        try #require(mounted.status == 0, "cannot mount a tmpfs: \(mounted.output)")
+
+        // Five images of 6 MiB each over the shared busybox layer, pulled a second apart
+        // (last-used times are in seconds): a, b, c, d unused, e used by a pod.
+        var references: [String: String] = [:]
+        for name in ["a", "b", "c", "d", "e"] {
+            let pushed = try images.push(try images.withRandomLayer(megabytes: 6, tag: name), to: registry,
+                                         repository: "kinglet/\(name)", tag: "1")
+            let pulled = try #require(try AgentProcess.run(["pull", pushed.reference, "--config", board.configPath], within: 120,
+                                                           binary: binary))
+            #expect(pulled.status == 0, "\(pulled.error)")
+            references[name] = pushed.reference
+            usleep(1_100_000)
+        }
+        try board.write(manifest: "user.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: user}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: main, image: "\(references["e"]!)", command: ["sleep", "3600"]}
+            """)
+        // Other data on the same disk takes it past the high threshold.
+        let before = try #require(Self.usagePercent(store))
+        let filler = store + "/filler"
+        let fillBytes = Int((Double(90 - before) / 100) * 64 * 1024 * 1024)
+        try Data(count: max(fillBytes, 0)).write(to: URL(fileURLWithPath: filler))
+        let full = try #require(Self.usagePercent(store))
+        #expect(full >= 85, "\(full) % full")
+
+        let agent = AgentProcess(["run", "--config", board.configPath], binary: binary)
+        try agent.start()
+        defer { _ = agent.finish(within: 0) }
+        let client = AgentStatusClient(socket: board.socket)
+        let pods = client.waitFor(within: 60) { PodJSON.stateName($0["user-gc-node"], "main") == "running" }
+        #expect(PodJSON.stateName(pods?["user-gc-node"], "main") == "running", "\(String(describing: pods?["user-gc-node"]))")
+        let after = Loopback.eventually(within: 30) { () -> Int? in
+            let usage = Self.usagePercent(store) ?? 100
+            return usage <= 65 ? usage : nil
+        }
+        #expect(after != nil, "still \(Self.usagePercent(store) ?? -1) % full")
+        // Let a second GC period pass: nothing more goes once below the high threshold.
+        usleep(2_500_000)
+        let listed = try #require(try AgentProcess.run(["images", "-o", "json", "--config", board.configPath], binary: binary))
+        let document = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [String: Any]
+        let left = Set(((document?["images"] as? [[String: Any]]) ?? []).compactMap { $0["reference"] as? String })
+        // 90 % to 65 % of 64 MiB is 16 MiB: three 6 MiB images (two free only 12), the
+        // least recently used first (a, b, c); d (unused, newest) and e (in use) stay.
+        #expect(left == [references["d"]!, references["e"]!], "left: \(left.sorted())")
+        #expect(agent.waitForError(containing: "image garbage collection removed \(references["c"]!)", within: 1)
+                || !left.contains(references["c"]!))
+        // The pod's image is whole: its layers are all still there and it still runs.
+        let still = client.pods()
+        #expect(PodJSON.stateName(still?["user-gc-node"], "main") == "running")
+        #expect(PodJSON.restarts(still?["user-gc-node"], "main") == 0)
+
+        agent.process.terminate()
+        #expect(agent.finish(within: 40)?.status == 0)
+        try? FileManager.default.removeItem(atPath: filler)
+    }
+
     // MARK: Helpers
 
     static func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    static func usagePercent(_ path: String) -> Int? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0, info.f_blocks > 0 else { return nil }
+        return Int((info.f_blocks - info.f_bavail) * 100 / info.f_blocks)
     }
 
     static func runcList(_ board: TemporaryBoard) -> [String] {
