@@ -142,6 +142,15 @@ kinglet_flusher *kinglet_flusher_start(void *base, uint32_t delay_us) {
 
 int kinglet_flusher_fd(const kinglet_flusher *flusher) { return flusher->event_fd; }
 
+// With the lock held and the job described: hands it to the thread, and unlocks.
+static void arm_job(kinglet_flusher *flusher) {
+    flusher->has_job = 1;
+    flusher->job_done = 0;
+    flusher->job_error = 0;
+    pthread_cond_broadcast(&flusher->wake);
+    pthread_mutex_unlock(&flusher->lock);
+}
+
 int kinglet_flusher_submit(kinglet_flusher *flusher, size_t start, size_t end) {
     pthread_mutex_lock(&flusher->lock);
     if (flusher->has_job) {
@@ -152,11 +161,7 @@ int kinglet_flusher_submit(kinglet_flusher *flusher, size_t start, size_t end) {
     flusher->start = start;
     flusher->end = end > start ? end : start + 1;
     flusher->steps = NULL;
-    flusher->has_job = 1;
-    flusher->job_done = 0;
-    flusher->job_error = 0;
-    pthread_cond_broadcast(&flusher->wake);
-    pthread_mutex_unlock(&flusher->lock);
+    arm_job(flusher);
     return 0;
 }
 
@@ -177,11 +182,7 @@ int kinglet_flusher_submit_steps(kinglet_flusher *flusher, const char *steps, si
     flusher->steps = copy;
     flusher->steps_length = length;
     flusher->failed_step = 0;
-    flusher->has_job = 1;
-    flusher->job_done = 0;
-    flusher->job_error = 0;
-    pthread_cond_broadcast(&flusher->wake);
-    pthread_mutex_unlock(&flusher->lock);
+    arm_job(flusher);
     return 0;
 }
 

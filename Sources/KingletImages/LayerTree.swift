@@ -212,9 +212,7 @@ final class LayerTree {
             whiteoutsApplied += 1
             return
         }
-        guard let hidden = try hiddenName(base, entry: entry) else { return }
-        let hiddenPath = parent.isEmpty ? hidden : parent + [UInt8(ascii: "/")] + hidden
-        let name = try cString(hidden, entry: entry)
+        guard let (hiddenPath, name) = try hidden(by: base, in: parent, entry: entry) else { return }
         // It hides the lower layers' entry, never what this layer wrote (layer.md: "Files
         // that are present in the same layer as a whiteout file can only be hidden by
         // whiteout files in subsequent layers"): a folder this layer already wrote into
@@ -234,16 +232,17 @@ final class LayerTree {
         whiteoutsApplied += 1
     }
 
-    /// The name a `.wh.<name>` whiteout hides; nil for AUFS's own `.wh..wh.` bookkeeping
-    /// (`.wh..wh.plnk`, `.wh..wh.aufs`), which hides nothing.
-    private func hiddenName(_ base: [UInt8], entry: TarEntry) throws(LayerError) -> [UInt8]? {
+    /// What a `.wh.<name>` whiteout in `parent` hides: its path, and its name to pass to the
+    /// *at calls; nil for AUFS's own `.wh..wh.` bookkeeping (`.wh..wh.plnk`,
+    /// `.wh..wh.aufs`), which hides nothing.
+    private func hidden(by base: [UInt8], in parent: [UInt8], entry: TarEntry) throws(LayerError) -> (path: [UInt8], name: [CChar])? {
         let hidden = Array(base.dropFirst(LayerTree.whiteoutPrefix.count))
         if hidden.starts(with: LayerTree.whiteoutPrefix) || hidden.isEmpty { return nil }
         // `.wh..` and `.wh...` would hide "." or "..": the folder itself or its parent.
         if hidden == [UInt8(ascii: ".")] || hidden == [UInt8(ascii: "."), UInt8(ascii: ".")] {
             throw LayerError.pathEscapesRoot(entry: entry.displayName)
         }
-        return hidden
+        return (parent.isEmpty ? hidden : parent + [UInt8(ascii: "/")] + hidden, try cString(hidden, entry: entry))
     }
 
     /// overlayfs's format (Documentation/filesystems/overlayfs.rst, "whiteouts and opaque
@@ -259,9 +258,7 @@ final class LayerTree {
             whiteoutsApplied += 1
             return
         }
-        guard let hidden = try hiddenName(base, entry: entry) else { return }
-        let hiddenPath = parent.isEmpty ? hidden : parent + [UInt8(ascii: "/")] + hidden
-        let name = try cString(hidden, entry: entry)
+        guard let (hiddenPath, name) = try hidden(by: base, in: parent, entry: entry) else { return }
         if written.contains(FNV1a.hash(hiddenPath)) {
             // This layer's own entry stays; a folder of it loses the lower layers' entries.
             var mode: UInt32 = 0
