@@ -23,7 +23,8 @@ int kinglet_oci_is_child_subreaper(void) {
 }
 
 int kinglet_oci_mount_overlay(const char *lower, const char *upper, const char *work, const char *target) {
-    if (strpbrk(lower, ",:") || strpbrk(upper, ",:") || strpbrk(work, ",:")) {
+    // `lower` may list several folders, top first, separated by ':'.
+    if (strchr(lower, ',') || strpbrk(upper, ",:") || strpbrk(work, ",:")) {
         errno = EINVAL;
         return -1;
     }

@@ -3,6 +3,7 @@
 #include "kinglet_system.h"
 
 #include <dirent.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 
 int kinglet_tree_open_root(const char *path) {
@@ -104,4 +105,49 @@ char *kinglet_tree_list(int folder, size_t *length) {
     closedir(listing);
     *length = used;
     return names;
+}
+
+int kinglet_tree_info(int folder, const char *name, struct kinglet_tree_info *info) {
+    struct stat entry;
+    if (fstatat(folder, name, &entry, AT_SYMLINK_NOFOLLOW) != 0) return -1;
+    info->mode = (uint32_t)entry.st_mode;
+    info->uid = (uint32_t)entry.st_uid;
+    info->gid = (uint32_t)entry.st_gid;
+    info->major = (uint32_t)major(entry.st_rdev);
+    info->minor = (uint32_t)minor(entry.st_rdev);
+    info->links = (uint32_t)entry.st_nlink;
+    info->size = (int64_t)entry.st_size;
+    info->seconds = (int64_t)entry.st_mtim.tv_sec;
+    info->nanoseconds = (int64_t)entry.st_mtim.tv_nsec;
+    info->device = (uint64_t)entry.st_dev;
+    info->inode = (uint64_t)entry.st_ino;
+    return 0;
+}
+
+int kinglet_tree_open_file(int folder, const char *name) {
+    return openat(folder, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+long kinglet_tree_read_link(int folder, const char *name, char *buffer, size_t size) {
+    ssize_t length = readlinkat(folder, name, buffer, size);
+    if (length < 0) return -1;
+    if ((size_t)length >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return (long)length;
+}
+
+int kinglet_tree_make_whiteout(int folder, const char *name) {
+    return mknodat(folder, name, S_IFCHR | 0, makedev(0, 0));
+}
+
+int kinglet_tree_set_opaque(int fd) {
+    return fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0);
+}
+
+int kinglet_tree_is_opaque(int fd) {
+    char value[2];
+    ssize_t length = fgetxattr(fd, "trusted.overlay.opaque", value, sizeof value);
+    return length == 1 && value[0] == 'y';
 }

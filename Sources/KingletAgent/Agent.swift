@@ -94,8 +94,9 @@ final class Agent {
         // The cache's writer lock comes first: it proves no other agent owns these
         // containers, so the ones tagged with our cache are a killed predecessor's.
         cache = try Agent.openCache(config.paths.cacheFile, log: log)
+        let syncDelay = Agent.injectedSyncDelay(log: log)
         do {
-            try cache.syncInBackground(on: loop, syncDelay: Agent.injectedSyncDelay(log: log))
+            try cache.syncInBackground(on: loop, syncDelay: syncDelay)
         } catch {
             throw AgentStartError(message: "cannot start the cache's flusher: \(error.description)", status: AgentMain.exitFailure)
         }
@@ -126,7 +127,7 @@ final class Agent {
         var oci: OCIRuntime? = nil
         if let ociRuntime = config.runtime.oci {
             let made = try Agent.makeImages(config, stateFolder: stateFolder, loop: loop, reaper: reaper, runtime: ociRuntime,
-                                            keeper: keeper, log: log)
+                                            keeper: keeper, syncDelay: syncDelay, log: log)
             oci = made.runtime
             images = made.images
             context.images = made.images
@@ -479,6 +480,7 @@ final class Agent {
         link = nil
         images?.puller.cancelAll()
         images?.puller.changed = { _ in }
+        images?.puller.store.sync.stop()
         runtime.disconnect()
         cache.close()
     }
@@ -494,7 +496,8 @@ final class Agent {
     // MARK: set-up helpers
 
     /// KINGLET_FAULT_SYNC_DELAY_MS: fault injection for tests and benchmarks, every cache
-    /// msync first sleeps that long (a slow SD card). Unset or invalid: none.
+    /// msync and every image store sync list first sleeps that long (a slow SD card).
+    /// Unset or invalid: none.
     static func injectedSyncDelay(log: AgentLog) -> Duration {
         guard let value = getenv("KINGLET_FAULT_SYNC_DELAY_MS"), let milliseconds = Int64(String(cString: value)),
               milliseconds > 0 else { return .zero }
@@ -552,11 +555,10 @@ final class Agent {
 }
 
 extension Agent {
-    /// How often the image store's disk use is checked (the kubelet's image GC period).
-    static let imageGarbageCollectionPeriod = Duration.seconds(300)
-
+    /// How often the image store's disk use is checked (`images.gcPeriodSeconds`, by
+    /// default the kubelet's 5 minutes).
     func scheduleImageGarbageCollection() {
-        loop.schedule(after: Agent.imageGarbageCollectionPeriod) { [self] in
+        loop.schedule(after: .seconds(config.images.gcPeriodSeconds)) { [self] in
             guard !self.shuttingDown, let images = self.images else { return }
             images.collectGarbage(images: self.wantedImages, high: self.config.images.gcHighThresholdPercent,
                                   low: self.config.images.gcLowThresholdPercent)
@@ -575,7 +577,8 @@ extension Agent {
 
     /// The OCI runtime, the image store and the image manager, for `runtime.oci`.
     static func makeImages(_ config: AgentConfig, stateFolder: String, loop: EpollEventLoop, reaper: ChildReaper,
-                           runtime: String, keeper: KeeperClient?, log: AgentLog) throws(AgentStartError) -> (runtime: OCIRuntime, images: AgentImages) {
+                           runtime: String, keeper: KeeperClient?, syncDelay: Duration,
+                           log: AgentLog) throws(AgentStartError) -> (runtime: OCIRuntime, images: AgentImages) {
         guard let board = BoardPlatform.current(override: config.images.platform) else {
             throw AgentStartError(message: "images: cannot tell this board's platform; set images.platform (e.g. linux/arm/v7)",
                                   status: AgentMain.exitUsage)
@@ -596,6 +599,16 @@ extension Agent {
             throw AgentStartError(message: "image store: \(error.description)", status: AgentMain.exitFailure)
         }
         if let problem = store.indexProblem { log.warning(problem) }
+        do throws(ImageStoreError) {
+            try store.sync.start(on: loop, delayMicroseconds: UInt32(clamping: syncDelay.milliseconds * 1000))
+        } catch {
+            throw AgentStartError(message: "image store: \(error.description)", status: AgentMain.exitFailure)
+        }
+        store.log = { log.warning($0) }
+        if let problem = oci.probeOverlay(lowerScratch: config.paths.images + "/overlay-probe") {
+            store.overlayRoots = false
+            log.warning("containers get flattened copies of their images: \(problem)")
+        }
         var settings = ImagePullSettings(board: board)
         settings.insecureRegistries = config.images.insecureRegistries
         let wallClock: () -> Int64 = { kinglet_realtime_ns() / 1_000_000_000 }

@@ -5,7 +5,8 @@ import KingletPodManager
 import KingletRuntime
 
 /// The pod manager's view of the image store: the image manager's answer, and for a
-/// pulled image its root file system and config, read once per image.
+/// pulled image its root (layer folders or a flattened copy) and config, read once per
+/// image.
 final class AgentImages: ContainerImages {
     let puller: ImagePuller
     private var configs: [ImageDigest: PreparedImage] = [:]
@@ -39,14 +40,23 @@ final class AgentImages: ContainerImages {
             } catch {
                 return .waiting(reason: "CreateContainerError", message: error.description)
             }
-            let rootfs = puller.store.rootfsPath(stored.config)
+            let rootfs: String
+            let layers: [String]
+            switch puller.store.root(of: stored) {
+            case .layers(let folders)?:
+                (rootfs, layers) = ("", folders)
+            case .flattened(let path)?:
+                (rootfs, layers) = (path, [])
+            case nil:
+                return .waiting(reason: "CreateContainerError", message: "the image \(stored.reference) is incomplete in the store")
+            }
             let user: OCIUser
             do throws(OCIUserError) {
-                user = try OCIUser.parse(config.user ?? "", rootfs: rootfs)
+                user = try OCIUser.parse(config.user ?? "", roots: layers.isEmpty ? [rootfs] : layers)
             } catch {
                 return .waiting(reason: "CreateContainerConfigError", message: error.description)
             }
-            let prepared = PreparedImage(rootfs: rootfs, entrypoint: config.entrypoint, command: config.command,
+            let prepared = PreparedImage(rootfs: rootfs, layers: layers, entrypoint: config.entrypoint, command: config.command,
                                          environment: config.environment, workingDirectory: config.workingDirectory, user: user)
             configs[stored.config] = prepared
             markUsed(stored)
@@ -57,24 +67,25 @@ final class AgentImages: ContainerImages {
     /// The kubelet's image GC (docs/images.md), skipped while a pull runs: `images` are the
     /// `image` fields of every pod the node should run.
     func collectGarbage(images: [String], high: Int64, low: Int64) {
-        guard puller.pullsInProgress == 0 else { return }
+        guard puller.pullsInProgress == 0, !puller.isHeld else { return }
         var inUse: Set<String> = []
         for image in images {
             if let reference = try? ImageReference(parsing: image) { inUse.insert(reference.description) }
         }
-        do throws(ImageStoreError) {
-            let removed = try puller.store.collectGarbage(high: high, low: low, inUse: inUse)
-            for reference in removed { log("image garbage collection removed \(reference)") }
-        } catch {
-            log("image garbage collection failed: \(error.description)")
+        // Pulls wait until it is done: it removes what no recorded image has.
+        puller.hold()
+        puller.store.collectGarbage(high: high, low: low, inUse: inUse) { [self] result in
+            self.puller.release()
+            switch result {
+            case .success(let removed):
+                for reference in removed { self.log("image garbage collection removed \(reference)") }
+            case .failure(let error):
+                self.log("image garbage collection failed: \(error.description)")
+            }
         }
     }
 
     private func markUsed(_ stored: StoredImage) {
-        do throws(ImageStoreError) {
-            try puller.store.markUsed(stored.reference, at: wallClock())
-        } catch {
-            log("cannot record the use of \(stored.reference): \(error.description)")
-        }
+        puller.store.markUsed(stored.reference, at: wallClock())
     }
 }

@@ -65,6 +65,13 @@ enum ImageCommands {
             StandardStream.error.write("kinglet: \(error.description)\n")
             return AgentMain.exitFailure
         }
+        do throws(ImageStoreError) {
+            try store.sync.start(on: loop)
+        } catch {
+            StandardStream.error.write("kinglet: \(error.description)\n")
+            return AgentMain.exitFailure
+        }
+        defer { store.sync.stop() }
         var settings = ImagePullSettings(board: board)
         settings.insecureRegistries = config.images.insecureRegistries
         let client = HTTPClient(loop: loop)

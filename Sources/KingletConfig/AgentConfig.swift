@@ -88,6 +88,8 @@ public struct ImageSettings: Equatable {
     /// the kubelet's imageGCHighThresholdPercent and imageGCLowThresholdPercent.
     public var gcHighThresholdPercent: Int64 = 85
     public var gcLowThresholdPercent: Int64 = 80
+    /// How often the store's disk use is checked (the kubelet's 5 minutes).
+    public var gcPeriodSeconds: Int64 = 300
 
     public init() {}
 }

@@ -79,7 +79,7 @@ public enum ConfigDecoder {
         }
         if let images = try object.object("images") {
             try rejectUnknown(images, allowed: ["insecureRegistries", "credentialsFile", "platform",
-                                                "gcHighThresholdPercent", "gcLowThresholdPercent"])
+                                                "gcHighThresholdPercent", "gcLowThresholdPercent", "gcPeriodSeconds"])
             config.images.insecureRegistries = try images.stringList("insecureRegistries")
             config.images.credentialsFile = try path(images, "credentialsFile", folder) ?? config.images.credentialsFile
             if let field = images.field("platform") {
@@ -95,6 +95,11 @@ public enum ConfigDecoder {
                 let value = try field.integer()
                 if value < lowest || value > 100 { throw field.error("must be between \(lowest) and 100") }
                 if key == "gcHighThresholdPercent" { config.images.gcHighThresholdPercent = value } else { config.images.gcLowThresholdPercent = value }
+            }
+            if let field = images.field("gcPeriodSeconds") {
+                let value = try field.integer()
+                if value < 1 || value > 86_400 { throw field.error("must be between 1 and 86400") }
+                config.images.gcPeriodSeconds = value
             }
             if config.images.gcLowThresholdPercent >= config.images.gcHighThresholdPercent {
                 throw DocumentError(file: file, position: images.reader.node.position, path: "images.gcLowThresholdPercent",

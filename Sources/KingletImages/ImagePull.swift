@@ -55,10 +55,12 @@ public struct ImagePullProgress: Equatable, Sendable {
 }
 
 /// One pull on the loop: manifest (an index resolved to the board's entry), config, then
-/// each layer downloaded to `downloads/` with its sha256 checked as it arrives (resuming a
-/// download left by an earlier pull with a Range request), and only then unpacked,
-/// a chunk per loop turn, into the image's root file system; its diffID is checked against
-/// the config. The image is recorded once everything is in place.
+/// each layer the store does not have yet downloaded to `downloads/` with its sha256
+/// checked as it arrives (resuming a download left by an earlier pull with a Range
+/// request), and only then unpacked, a chunk per loop turn, into its own layer folder; its
+/// diffID is checked against the config before the folder is renamed into place. Where the
+/// image's layers cannot be stacked, its flattened root is built from the layer folders.
+/// The image is recorded once everything is in place.
 ///
 /// Authentication follows the registry's `WWW-Authenticate` challenge: Bearer (the Docker
 /// token flow: a token from the realm for `repository:<name>:pull`, with Basic credentials
@@ -80,6 +82,7 @@ public final class ImagePull: HTTPResponseHandler {
         case token(retry: HTTPRequest)
         case config
         case layer(Int)
+        case flatten
     }
 
     private var step = Step.manifest("")
@@ -100,6 +103,7 @@ public final class ImagePull: HTTPResponseHandler {
     private var download: BlobDownload?
     private var unpacker: LayerUnpacker?
     private var unpackFile: Int32 = -1
+    private var flattener: LayerFlattener?
     private var readBuffer: [UInt8] = []
     /// Manifests, configs and tokens must arrive whole within this (a server dribbling
     /// bytes would otherwise keep the idle timeout from ever firing).
@@ -127,12 +131,41 @@ public final class ImagePull: HTTPResponseHandler {
         }
     }
 
+    /// Finishes an image whose record, manifest, config and layers are all in the store but
+    /// which cannot run yet (a flattened root is missing), without asking the registry.
+    public func start(locallyFrom stored: StoredImage) {
+        loop.schedule(after: .zero) { [self] in
+            guard !self.ended else { return }
+            let manifestBytes: [UInt8]
+            do throws(ImageStoreError) {
+                manifestBytes = try self.store.readBlob(stored.manifest)
+                self.body = try self.store.readBlob(stored.config)
+            } catch {
+                return self.fail(error.description, retryable: true)
+            }
+            do throws(DocumentError) {
+                let document = try ImageManifestDocument.parse(manifestBytes, contentType: ImageMediaType.ociManifest,
+                                                               source: "manifest " + stored.manifest.description)
+                guard case .manifest(let manifest) = document else {
+                    return self.fail("\(stored.manifest.description) is not an image manifest", retryable: false)
+                }
+                self.manifest = manifest
+                self.manifestDigest = stored.manifest
+            } catch {
+                return self.fail(error.description, retryable: false)
+            }
+            self.step = .config
+            self.configArrived()
+        }
+    }
+
     /// Stops the pull; the completion is not called. A partial download stays for the next pull.
     public func cancel() {
         cancelDeadline()
         if let requestID { client.cancel(requestID) }
         requestID = nil
         closeUnpack()
+        flattener = nil
         download?.close()
         download = nil
         ended = true
@@ -169,21 +202,28 @@ public final class ImagePull: HTTPResponseHandler {
             }
             requestManifest(entry.digest.description)
         case .manifest(let manifest):
-            do throws(ImageStoreError) {
-                try store.storeBlob(body, digest: digest)
-            } catch {
-                return fail(error.description, retryable: true)
+            store.storeBlob(body, digest: digest) { [self] error in
+                guard !self.ended else { return }
+                if let error { return self.fail(error.description, retryable: true) }
+                self.manifestStored(manifest, digest: digest)
             }
-            self.manifest = manifest
-            manifestDigest = digest
-            step = .config
-            report("fetching the config")
-            if store.hasBlob(manifest.config.digest), let bytes = try? store.readBlob(manifest.config.digest) {
+        }
+    }
+
+    private func manifestStored(_ manifest: ImageManifest, digest: ImageDigest) {
+        self.manifest = manifest
+        manifestDigest = digest
+        step = .config
+        report("fetching the config")
+        if store.hasBlob(manifest.config.digest), let bytes = try? store.readBlob(manifest.config.digest) {
+            if ImageDigest.sha256(of: bytes) == manifest.config.digest {
                 body = bytes
                 return configArrived()
             }
-            send(url: base + "/blobs/" + manifest.config.digest.description, headers: HTTPHeaders(), limit: ImageManifestDocument.maximumSize)
+            // Damaged (a power cut before it was durable): fetched again.
+            _ = unlink(store.blobPath(manifest.config.digest))
         }
+        send(url: base + "/blobs/" + manifest.config.digest.description, headers: HTTPHeaders(), limit: ImageManifestDocument.maximumSize)
     }
 
     private func configArrived() {
@@ -204,27 +244,23 @@ public final class ImagePull: HTTPResponseHandler {
         guard config.diffIDs.count == manifest.layers.count else {
             return fail("\(reference.description): the config lists \(config.diffIDs.count) layers, the manifest \(manifest.layers.count)", retryable: false)
         }
-        do throws(ImageStoreError) {
-            try store.storeBlob(body, digest: digest)
-        } catch {
-            return fail(error.description, retryable: true)
+        store.storeBlob(body, digest: digest) { [self] error in
+            guard !self.ended else { return }
+            if let error { return self.fail(error.description, retryable: true) }
+            self.config = config
+            self.configDigest = digest
+            self.progress.layers = manifest.layers.count
+            self.startLayer(0)
         }
-        self.config = config
-        configDigest = digest
-        if store.hasRootfs(digest) { return complete() }
-        let staging = store.rootfsStagingPath(digest)
-        if kinglet_remove_tree(staging) != 0 || kinglet_make_folders(staging, 0o755) != 0 {
-            return fail("cannot prepare \(staging): \(String(cString: strerror(kinglet_errno())))", retryable: true)
-        }
-        progress.layers = manifest.layers.count
-        startLayer(0)
     }
 
     private func startLayer(_ index: Int) {
-        guard let manifest else { return }
-        guard index < manifest.layers.count else { return rootfsComplete() }
+        guard let manifest, let config else { return }
+        guard index < manifest.layers.count else { return layersComplete() }
         step = .layer(index)
         progress.layer = index + 1
+        // Shared with an image pulled before: nothing to fetch.
+        if store.hasLayer(config.diffIDs[index]) { return startLayer(index + 1) }
         let layer = manifest.layers[index]
         let download: BlobDownload
         do throws(ImagePullError) {
@@ -264,7 +300,12 @@ public final class ImagePull: HTTPResponseHandler {
         }
         download.close()
         report("unpacking")
-        guard let configDigest else { return }
+        guard let config else { return }
+        let staging = store.layerStagingPath(config.diffIDs[index])
+        let files = staging + "/" + StoredLayerFormat.overlay.rawValue
+        if kinglet_remove_tree(staging) != 0 || kinglet_make_folders(files, 0o755) != 0 {
+            return fail("cannot prepare \(staging): \(String(cString: strerror(kinglet_errno())))", retryable: true)
+        }
         let fd = kinglet_open(download.path, O_RDONLY, 0)
         if fd < 0 { return fail("cannot open \(download.path): \(String(cString: strerror(kinglet_errno())))", retryable: true) }
         unpackFile = fd
@@ -272,8 +313,9 @@ public final class ImagePull: HTTPResponseHandler {
         readCount = 0
         progress.bytes = 0
         do throws(LayerError) {
-            unpacker = try LayerUnpacker(root: store.rootfsStagingPath(configDigest),
-                                         compression: ImageManifestDocument.compression(of: download.descriptor.mediaType))
+            unpacker = try LayerUnpacker(root: files, compression: ImageManifestDocument.compression(of: download.descriptor.mediaType),
+                                         whiteouts: .overlay,
+                                         lowerLayers: config.diffIDs[..<index].reversed().compactMap { store.layerFiles($0)?.path })
         } catch {
             return fail(error.description, retryable: false)
         }
@@ -325,12 +367,25 @@ public final class ImagePull: HTTPResponseHandler {
             return fail("layer \(index + 1) of \(reference.description): \(error.description)", retryable: false)
         }
         closeUnpack()
-        guard unpacker.diffID == config.diffIDs[index] else {
-            return fail("layer \(index + 1) of \(reference.description) unpacks to \(unpacker.diffID?.description ?? "nothing"), the config says \(config.diffIDs[index].description)", retryable: false)
+        let diffID = config.diffIDs[index]
+        guard unpacker.diffID == diffID else {
+            return fail("layer \(index + 1) of \(reference.description) unpacks to \(unpacker.diffID?.description ?? "nothing"), the config says \(diffID.description)", retryable: false)
         }
-        download.discard()
-        self.download = nil
-        startLayer(index + 1)
+        let staging = store.layerStagingPath(diffID)
+        if unpacker.keptWhiteoutFiles {
+            let from = staging + "/" + StoredLayerFormat.overlay.rawValue
+            if rename(from, staging + "/" + StoredLayerFormat.files.rawValue) != 0 {
+                return fail("cannot rename \(from): \(String(cString: strerror(kinglet_errno())))", retryable: true)
+            }
+        }
+        report("making layer \(index + 1) durable")
+        store.publish(staging, as: store.layerPath(diffID)) { [self] error in
+            guard !self.ended else { return }
+            if let error { return self.fail("cannot move layer \(index + 1) into place: \(error.description)", retryable: true) }
+            download.discard()
+            self.download = nil
+            self.startLayer(index + 1)
+        }
     }
 
     private func closeUnpack() {
@@ -339,12 +394,51 @@ public final class ImagePull: HTTPResponseHandler {
         unpacker = nil
     }
 
-    private func rootfsComplete() {
-        guard let configDigest else { return }
-        if rename(store.rootfsStagingPath(configDigest), store.rootfsPath(configDigest)) != 0 {
-            return fail("cannot move the root file system into place: \(String(cString: strerror(kinglet_errno())))", retryable: true)
+    /// Every layer is in the store: build the flattened root when the layers cannot be
+    /// stacked, else record the image.
+    private func layersComplete() {
+        guard let config, let configDigest else { return }
+        guard store.needsFlattenedRoot(config.diffIDs) && !store.hasRootfs(configDigest) else { return complete() }
+        var folders: [String] = []
+        for diffID in config.diffIDs {
+            guard let (path, _) = store.layerFiles(diffID) else {
+                return fail("\(reference.description): layer \(diffID.description) left the store during the pull", retryable: true)
+            }
+            folders.append(path)
         }
-        complete()
+        let staging = store.rootfsStagingPath(configDigest)
+        if kinglet_remove_tree(staging) != 0 || kinglet_make_folders(staging, 0o755) != 0 {
+            return fail("cannot prepare \(staging): \(String(cString: strerror(kinglet_errno())))", retryable: true)
+        }
+        step = .flatten
+        progress.bytes = 0
+        progress.total = 0
+        report("flattening")
+        flattener = LayerFlattener(layers: folders, target: staging)
+        flattenChunk()
+    }
+
+    /// Entries one loop turn may copy when flattening (with `outputPerTurn` bytes).
+    static let flattenEntriesPerTurn = 2000
+
+    private func flattenChunk() {
+        guard !ended, let flattener, let configDigest else { return }
+        do throws(LayerError) {
+            if try flattener.step(bytes: Int64(ImagePull.outputPerTurn), entries: ImagePull.flattenEntriesPerTurn) {
+                progress.bytes = flattener.bytesCopied
+                loop.schedule(after: .zero) { [self] in self.flattenChunk() }
+                return
+            }
+        } catch {
+            self.flattener = nil
+            return fail("\(reference.description): flattening its layers: \(error.description)", retryable: false)
+        }
+        self.flattener = nil
+        store.publish(store.rootfsStagingPath(configDigest), as: store.rootfsPath(configDigest)) { [self] error in
+            guard !self.ended else { return }
+            if let error { return self.fail("cannot move the root file system into place: \(error.description)", retryable: true) }
+            self.complete()
+        }
     }
 
     private func complete() {
@@ -353,13 +447,12 @@ public final class ImagePull: HTTPResponseHandler {
         let image = StoredImage(reference: reference.description, manifest: manifestDigest, config: configDigest,
                                 layers: config.diffIDs, size: manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size },
                                 pulledAt: now, lastUsedAt: now)
-        do throws(ImageStoreError) {
-            try store.record(image)
-        } catch {
-            return fail(error.description, retryable: true)
+        store.record(image) { [self] error in
+            guard !self.ended else { return }
+            if let error { return self.fail(error.description, retryable: true) }
+            self.report("done")
+            self.finish(.success(image))
         }
-        report("done")
-        finish(.success(image))
     }
 
     // MARK: Requests
@@ -466,7 +559,7 @@ public final class ImagePull: HTTPResponseHandler {
         case .layer:
             progress.bytes = download?.received ?? 0
             layerDownloaded()
-        case .token: break
+        case .token, .flatten: break
         }
     }
 
@@ -569,6 +662,7 @@ public final class ImagePull: HTTPResponseHandler {
         case .config: what = "config"
         case .layer(let index): what = "layer \(index + 1)"
         case .token: what = "token"
+        case .flatten: what = "flattening"
         }
         let detail = RegistryErrors.summary(body)
         if head.status == 404 {
@@ -601,6 +695,7 @@ public final class ImagePull: HTTPResponseHandler {
         if let requestID { client.cancel(requestID) }
         requestID = nil
         closeUnpack()
+        flattener = nil
         download?.close()
         let completion = self.completion
         self.completion = nil

@@ -55,7 +55,8 @@ public final class ImagePuller {
     /// Pulls wait here while another runs: one at a time, since two pulls of images that
     /// share a config or a layer would share staging folders and download files (and a
     /// board's link is better spent on one image at a time).
-    private var queued: [(key: String, reference: ImageReference, image: String, secrets: RegistryCredentialStore)] = []
+    private var queued: [(key: String, reference: ImageReference, image: String, secrets: RegistryCredentialStore,
+                          local: StoredImage?)] = []
     private var failures: [String: Failure] = [:]
     /// References pulled under policy Always since the agent started (pulled once per start,
     /// not at every container restart).
@@ -80,11 +81,18 @@ public final class ImagePuller {
             return .waiting(reason: "InvalidImageName", message: "Failed to apply default image tag \"\(image)\": \(error.description)")
         }
         let key = reference.description
-        let stored = store.image(named: reference).flatMap { store.isComplete($0) ? $0 : nil }
-        switch ImagePullPolicy.effective(policy, for: reference) {
+        let record = store.image(named: reference)
+        let stored = record.flatMap { store.isComplete($0) ? $0 : nil }
+        // Pulled, but its flattened root is still to be built from its layers: no registry
+        // needed for that.
+        let local = record.flatMap { stored == nil && store.canCompleteLocally($0) ? $0 : nil }
+        let policy = ImagePullPolicy.effective(policy, for: reference)
+        switch policy {
         case .never:
             if let stored { return .ready(stored) }
-            return .waiting(reason: "ErrImageNeverPull", message: "Container image \"\(image)\" is not present with pull policy of Never")
+            if local == nil {
+                return .waiting(reason: "ErrImageNeverPull", message: "Container image \"\(image)\" is not present with pull policy of Never")
+            }
         case .ifNotPresent:
             if let stored { return .ready(stored) }
         case .always:
@@ -98,7 +106,8 @@ public final class ImagePuller {
                                   : .waiting(reason: "ImagePullBackOff", message: "Back-off pulling image \"\(image)\"")
             }
         }
-        startPull(reference, image: image, secrets: secrets)
+        let fromStore = policy == .always && !pulledThisRun.contains(key) ? nil : local
+        startPull(reference, image: image, secrets: secrets, local: fromStore)
         return .pulling
     }
 
@@ -111,21 +120,36 @@ public final class ImagePuller {
     /// Pulls under way or waiting for their turn.
     public var pullsInProgress: Int { pulls.count + queued.count }
 
+    /// Whether new pulls wait (`hold`): the image GC runs, and must not remove the layers
+    /// of a pull it cannot see yet.
+    public private(set) var isHeld = false
+
+    public func hold() { isHeld = true }
+
+    /// Lets held pulls start.
+    public func release() {
+        isHeld = false
+        if pulls.isEmpty, !queued.isEmpty {
+            let next = queued.removeFirst()
+            startPull(next.reference, image: next.image, secrets: next.secrets, local: next.local)
+        }
+    }
+
     public func cancelAll() {
         for pull in pulls.values { pull.cancel() }
         pulls.removeAll()
         queued.removeAll()
     }
 
-    private func startPull(_ reference: ImageReference, image: String, secrets: RegistryCredentialStore) {
+    private func startPull(_ reference: ImageReference, image: String, secrets: RegistryCredentialStore, local: StoredImage?) {
         let key = reference.description
-        guard pulls.isEmpty else {
-            queued.append((key, reference, image, secrets))
+        guard pulls.isEmpty, !isHeld else {
+            queued.append((key, reference, image, secrets, local))
             return
         }
         var credentials = boardCredentials()
         credentials.merge(secrets)
-        log("pulling image \"\(image)\"")
+        log(local == nil ? "pulling image \"\(image)\"" : "building the flattened root of image \"\(image)\" from its layers")
         let began = loop.now
         let pull = ImagePull(reference: reference, store: store, client: client, credentials: credentials, settings: settings,
                              wallClock: wallClock) { [self] result in
@@ -148,12 +172,12 @@ public final class ImagePuller {
                 self.loop.schedule(after: backOff) { [self] in self.changed(key) }
             }
             self.changed(key)
-            if self.pulls.isEmpty, !self.queued.isEmpty {
+            if self.pulls.isEmpty, !self.queued.isEmpty, !self.isHeld {
                 let next = self.queued.removeFirst()
-                self.startPull(next.reference, image: next.image, secrets: next.secrets)
+                self.startPull(next.reference, image: next.image, secrets: next.secrets, local: next.local)
             }
         }
         pulls[key] = pull
-        pull.start()
+        if let local { pull.start(locallyFrom: local) } else { pull.start() }
     }
 }

@@ -68,3 +68,15 @@ public enum LayerError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// What a layer's whiteouts (`.wh.<name>`, `.wh..wh..opq`) do to the folder it is written into.
+public enum LayerWhiteouts: Equatable, Sendable {
+    /// The folder holds the layers below already (a flattened root): whiteouts remove what
+    /// they name there (image-spec layer.md).
+    case apply
+    /// The folder holds this layer alone (the store's per-layer folder, an overlayfs lower
+    /// folder): whiteouts are recorded in overlayfs's format, a character device 0/0 for
+    /// `.wh.<name>` and trusted.overlay.opaque=y for `.wh..wh..opq`; the kernel hides the
+    /// lower layers' entries when the layers are stacked.
+    case overlay
+}

@@ -17,12 +17,23 @@ import CKingletSystem
 /// and type changes remove with unlinkat below the folder's descriptor, never following a
 /// symlink either.
 ///
+/// With `LayerWhiteouts.overlay` the root holds this layer alone (a per-layer folder of the
+/// store, an overlayfs lower folder), so whiteouts are recorded rather than applied: see
+/// `LayerWhiteouts`.
+///
 /// A symlink that stays inside the root (a merged-/usr `lib -> usr/lib`) is refused as a
 /// path too: layers that image builders produce from a file system diff name the real
 /// path, and resolving links inside the root is left for when a layer needs it.
 final class LayerTree {
     private let root: Int32
     private let privileged: Bool
+    private let whiteouts: LayerWhiteouts
+    /// With `.overlay`: the folders of the layers below, top first, for a hard link to a
+    /// lower layer's file (copied up, see `copyUp`).
+    private let lowerLayers: [String]
+    /// Set when a whiteout could not be recorded in overlayfs's format and was kept as the
+    /// tar's `.wh.` file: the folder can then only be flattened, not stacked.
+    private(set) var keptWhiteoutFiles = false
     /// Paths this layer wrote, with their folders: whiteouts spare these. A name per entry,
     /// as containerd's unpacker keeps (with `pendingFolders`, the memory that grows with
     /// the layer).
@@ -49,11 +60,13 @@ final class LayerTree {
     private(set) var skippedSpecialFiles = 0
     private(set) var whiteoutsApplied = 0
 
-    init(root path: String) throws(LayerError) {
+    init(root path: String, whiteouts: LayerWhiteouts = .apply, lowerLayers: [String] = []) throws(LayerError) {
         let descriptor = path.withCString { kinglet_tree_open_root($0) }
         guard descriptor >= 0 else { throw LayerError.system(call: "open", entry: path, errno: kinglet_errno()) }
         root = descriptor
         privileged = geteuid() == 0
+        self.whiteouts = whiteouts
+        self.lowerLayers = lowerLayers
     }
 
     deinit {
@@ -110,10 +123,13 @@ final class LayerTree {
         let (folder, name, path) = target
         switch entry.kind {
         case .directory:
+            // A folder over this layer's own whiteout replaces what the lower layers had there.
+            let overWhiteout = whiteouts == .overlay && isWhiteoutDevice(folder, name)
             let kept = try clear(folder, name, keepingFolder: true, entry: entry)
             if !kept && name.withUnsafeBufferPointer({ mkdirat(folder, $0.baseAddress!, 0o700) }) != 0 {
                 throw system("mkdirat", entry)
             }
+            if overWhiteout { try makeOpaque(folder, name, entry: entry) }
             try setOwner(folder, name, entry)
             pendingFolders.append((path, entry.mode, entry.modifiedSeconds, entry.modifiedNanoseconds))
         case .symlink:
@@ -168,7 +184,11 @@ final class LayerTree {
         let parent = slash.map { Array(path[..<$0]) } ?? []
         let base = slash.map { Array(path[($0 + 1)...]) } ?? path
         if base.starts(with: LayerTree.whiteoutPrefix) {
-            try whiteout(parent: parent, base: base, entry: entry)
+            if whiteouts == .overlay {
+                try recordWhiteout(parent: parent, base: base, entry: entry)
+            } else {
+                try whiteout(parent: parent, base: base, entry: entry)
+            }
             return nil
         }
         let folder = try folder(parent, entry: entry)
@@ -192,16 +212,7 @@ final class LayerTree {
             whiteoutsApplied += 1
             return
         }
-        let hidden = Array(base.dropFirst(LayerTree.whiteoutPrefix.count))
-        // `.wh..wh.` names other than the opaque marker are AUFS's own bookkeeping
-        // (`.wh..wh.plnk`, `.wh..wh.aufs`): nothing to hide.
-        if hidden.starts(with: LayerTree.whiteoutPrefix) || hidden.isEmpty { return }
-        // `.wh..` and `.wh...` would hide "." or "..": the folder itself or its parent.
-        if hidden == [UInt8(ascii: ".")] || hidden == [UInt8(ascii: "."), UInt8(ascii: ".")] {
-            throw LayerError.pathEscapesRoot(entry: entry.displayName)
-        }
-        let hiddenPath = parent.isEmpty ? hidden : parent + [UInt8(ascii: "/")] + hidden
-        let name = try cString(hidden, entry: entry)
+        guard let (hiddenPath, name) = try hidden(by: base, in: parent, entry: entry) else { return }
         // It hides the lower layers' entry, never what this layer wrote (layer.md: "Files
         // that are present in the same layer as a whiteout file can only be hidden by
         // whiteout files in subsequent layers"): a folder this layer already wrote into
@@ -219,6 +230,77 @@ final class LayerTree {
             throw system("remove", entry)
         }
         whiteoutsApplied += 1
+    }
+
+    /// What a `.wh.<name>` whiteout in `parent` hides: its path, and its name to pass to the
+    /// *at calls; nil for AUFS's own `.wh..wh.` bookkeeping (`.wh..wh.plnk`,
+    /// `.wh..wh.aufs`), which hides nothing.
+    private func hidden(by base: [UInt8], in parent: [UInt8], entry: TarEntry) throws(LayerError) -> (path: [UInt8], name: [CChar])? {
+        let hidden = Array(base.dropFirst(LayerTree.whiteoutPrefix.count))
+        if hidden.starts(with: LayerTree.whiteoutPrefix) || hidden.isEmpty { return nil }
+        // `.wh..` and `.wh...` would hide "." or "..": the folder itself or its parent.
+        if hidden == [UInt8(ascii: ".")] || hidden == [UInt8(ascii: "."), UInt8(ascii: ".")] {
+            throw LayerError.pathEscapesRoot(entry: entry.displayName)
+        }
+        return (parent.isEmpty ? hidden : parent + [UInt8(ascii: "/")] + hidden, try cString(hidden, entry: entry))
+    }
+
+    /// overlayfs's format (Documentation/filesystems/overlayfs.rst, "whiteouts and opaque
+    /// directories"): `.wh.<name>` becomes a character device 0/0 named `<name>`,
+    /// `.wh..wh..opq` the xattr trusted.overlay.opaque=y on its folder. The folders on the
+    /// way are made here, as the lower layers have them. What the kernel refuses (no
+    /// CAP_MKNOD before Linux 5.8, no CAP_SYS_ADMIN or no trusted xattrs for the opaque
+    /// mark) is kept as the tar's `.wh.` file, and `keptWhiteoutFiles` says so.
+    private func recordWhiteout(parent: [UInt8], base: [UInt8], entry: TarEntry) throws(LayerError) {
+        let folder = try folder(parent, entry: entry)
+        if base == LayerTree.opaqueMarker {
+            if kinglet_tree_set_opaque(folder) != 0 { try keepWhiteoutFile(folder, base, entry: entry) }
+            whiteoutsApplied += 1
+            return
+        }
+        guard let (hiddenPath, name) = try hidden(by: base, in: parent, entry: entry) else { return }
+        if written.contains(FNV1a.hash(hiddenPath)) {
+            // This layer's own entry stays; a folder of it loses the lower layers' entries.
+            var mode: UInt32 = 0
+            guard name.withUnsafeBufferPointer({ kinglet_tree_entry_mode(folder, $0.baseAddress!, &mode) }) == 0,
+                  mode & KINGLET_TREE_KIND_MASK == KINGLET_TREE_DIRECTORY else { return }
+            try makeOpaque(folder, name, entry: entry)
+            whiteoutsApplied += 1
+            return
+        }
+        try clear(folder, name, keepingFolder: false, entry: entry)
+        if name.withUnsafeBufferPointer({ kinglet_tree_make_whiteout(folder, $0.baseAddress!) }) != 0 {
+            try keepWhiteoutFile(folder, base, entry: entry)
+        }
+        whiteoutsApplied += 1
+    }
+
+    /// Marks the folder `name` opaque (or, where the kernel refuses, puts the tar's opaque
+    /// marker file in it).
+    private func makeOpaque(_ folder: Int32, _ name: [CChar], entry: TarEntry) throws(LayerError) {
+        let descriptor = name.withUnsafeBufferPointer { kinglet_tree_open_folder(folder, $0.baseAddress!) }
+        guard descriptor >= 0 else { throw system("openat", entry) }
+        defer { close(descriptor) }
+        if kinglet_tree_set_opaque(descriptor) != 0 { try keepWhiteoutFile(descriptor, LayerTree.opaqueMarker, entry: entry) }
+    }
+
+    private func keepWhiteoutFile(_ folder: Int32, _ base: [UInt8], entry: TarEntry) throws(LayerError) {
+        let name = try cString(base, entry: entry)
+        let descriptor = name.withUnsafeBufferPointer { kinglet_tree_create_file(folder, $0.baseAddress!, 0o600) }
+        if descriptor < 0 && kinglet_errno() != EEXIST { throw system("openat", entry) }
+        if descriptor >= 0 { close(descriptor) }
+        keptWhiteoutFiles = true
+    }
+
+    private func isWhiteoutDevice(_ folder: Int32, _ name: [CChar]) -> Bool {
+        var info = kinglet_tree_info()
+        guard name.withUnsafeBufferPointer({ kinglet_tree_info(folder, $0.baseAddress!, &info) }) == 0 else { return false }
+        return LayerTree.isWhiteout(info)
+    }
+
+    /// overlayfs's whiteout: a character device 0/0.
+    static func isWhiteout(_ info: kinglet_tree_info) -> Bool {
+        info.mode & KINGLET_TREE_KIND_MASK == KINGLET_TREE_CHARACTER_DEVICE && info.major == 0 && info.minor == 0
     }
 
     /// Removes every entry below `folder` this layer did not write, keeping the folders that
@@ -268,14 +350,19 @@ final class LayerTree {
         let base = try cString(slash.map { Array(targetPath[($0 + 1)...]) } ?? targetPath, entry: entry)
         // The target's folder is walked like any other: inside the root, no symlinks. The
         // link's own folder stays cached; this walk uses descriptors of its own.
-        guard let targetFolder = try walk(parent, from: root, create: false, entry: entry) else {
-            throw LayerError.hardLinkTargetMissing(entry: entry.displayName, target: targetName)
-        }
-        defer { if targetFolder != root { close(targetFolder) } }
         var mode: UInt32 = 0
-        guard base.withUnsafeBufferPointer({ kinglet_tree_entry_mode(targetFolder, $0.baseAddress!, &mode) }) == 0 else {
-            throw LayerError.hardLinkTargetMissing(entry: entry.displayName, target: targetName)
+        var targetFolder = try walk(parent, from: root, create: false, entry: entry)
+        if targetFolder == nil || base.withUnsafeBufferPointer({ kinglet_tree_entry_mode(targetFolder!, $0.baseAddress!, &mode) }) != 0 {
+            if let opened = targetFolder, opened != root { close(opened) }
+            guard whiteouts == .overlay, try copyUp(targetPath, parent: parent, base: base, entry: entry),
+                  let folder = try walk(parent, from: root, create: false, entry: entry) else {
+                throw LayerError.hardLinkTargetMissing(entry: entry.displayName, target: targetName)
+            }
+            targetFolder = folder
+            mode = 0o100000
         }
+        guard let targetFolder else { throw LayerError.hardLinkTargetMissing(entry: entry.displayName, target: targetName) }
+        defer { if targetFolder != root { close(targetFolder) } }
         guard mode & KINGLET_TREE_KIND_MASK != KINGLET_TREE_DIRECTORY else {
             throw LayerError.badHeader(entry: entry.displayName, reason: "hard link to the folder \"" + targetName + "\"")
         }
@@ -286,6 +373,84 @@ final class LayerTree {
         }
         guard result == 0 else { throw system("linkat", entry) }
         entriesApplied += 1
+    }
+
+    /// A hard link to a file of a lower layer, in a folder that holds this layer alone: the
+    /// file is copied into this layer first (contents, owner, mode, mtime), as overlayfs
+    /// copies a lower file up when a link to it is made on the mounted file system. The
+    /// link then joins the copy. Returns false when no lower layer has a regular file there.
+    private func copyUp(_ targetPath: [UInt8], parent: [UInt8], base: [CChar], entry: TarEntry) throws(LayerError) -> Bool {
+        for lower in lowerLayers {
+            let lowerRoot = lower.withCString { kinglet_tree_open_root($0) }
+            guard lowerRoot >= 0 else { continue }
+            defer { close(lowerRoot) }
+            let found: Int32?
+            do throws(LayerError) {
+                found = try walk(parent, from: lowerRoot, create: false, entry: entry)
+            } catch {
+                return false
+            }
+            guard let lowerFolder = found else { continue }
+            defer { if lowerFolder != lowerRoot { close(lowerFolder) } }
+            var info = kinglet_tree_info()
+            guard base.withUnsafeBufferPointer({ kinglet_tree_info(lowerFolder, $0.baseAddress!, &info) }) == 0 else { continue }
+            guard info.mode & KINGLET_TREE_KIND_MASK == 0o100000 else { return false }
+            let source = base.withUnsafeBufferPointer { kinglet_tree_open_file(lowerFolder, $0.baseAddress!) }
+            guard source >= 0 else { throw system("openat", entry) }
+            defer { close(source) }
+            guard let folder = try walk(parent, from: root, create: true, entry: entry) else { return false }
+            defer { if folder != root { close(folder) } }
+            let copy = base.withUnsafeBufferPointer { kinglet_tree_create_file(folder, $0.baseAddress!, 0o600) }
+            guard copy >= 0 else { throw system("openat", entry) }
+            defer { close(copy) }
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+                if count < 0 && kinglet_errno() == EINTR { continue }
+                if count < 0 { throw system("read", entry) }
+                if count == 0 { break }
+                var offset = 0
+                while offset < count {
+                    let wrote = buffer.withUnsafeBytes { write(copy, $0.baseAddress! + offset, count - offset) }
+                    if wrote < 0 && kinglet_errno() == EINTR { continue }
+                    if wrote < 0 { throw system("write", entry) }
+                    offset += wrote
+                }
+            }
+            if privileged && fchown(copy, info.uid, info.gid) != 0 { throw system("fchown", entry) }
+            if fchmod(copy, mode_t(info.mode & 0o7777)) != 0 { throw system("fchmod", entry) }
+            if kinglet_tree_set_times_fd(copy, info.seconds, info.nanoseconds) != 0 { throw system("futimens", entry) }
+            mark(targetPath)
+            return true
+        }
+        return false
+    }
+
+    /// A folder this layer writes into without an entry of its own takes the owner and mode
+    /// the layers below give it, as overlayfs's copy-up of a folder does (the topmost layer
+    /// that has a folder decides how the merged one looks).
+    private func copyFolderAttributes(_ path: [UInt8], to folder: Int32) {
+        for lower in lowerLayers {
+            let lowerRoot = lower.withCString { kinglet_tree_open_root($0) }
+            guard lowerRoot >= 0 else { continue }
+            defer { close(lowerRoot) }
+            let entry = TarEntry(kind: .directory, name: path, linkName: [], size: 0, mode: 0, uid: 0, gid: 0, modifiedSeconds: 0,
+                                 modifiedNanoseconds: 0, deviceMajor: 0, deviceMinor: 0)
+            let found: Int32?
+            do throws(LayerError) {
+                found = try walk(path, from: lowerRoot, create: false, entry: entry)
+            } catch {
+                continue
+            }
+            guard let lowerFolder = found else { continue }
+            defer { if lowerFolder != lowerRoot { close(lowerFolder) } }
+            var info = kinglet_tree_info()
+            guard kinglet_tree_info(lowerFolder, ".", &info) == 0 else { return }
+            if privileged { _ = fchown(folder, info.uid, info.gid) }
+            // Without privilege the folder must stay writable for the rest of the layer.
+            _ = fchmod(folder, mode_t(info.mode & 0o7777 | (privileged ? 0 : 0o700)))
+            return
+        }
     }
 
     // MARK: Finishing
@@ -430,6 +595,27 @@ final class LayerTree {
                     }
                     mark(reached)
                     next = name.withUnsafeBufferPointer { kinglet_tree_open_folder(current, $0.baseAddress!) }
+                    if next >= 0 && !lowerLayers.isEmpty { copyFolderAttributes(reached, to: next) }
+                }
+                if next < 0 && create && whiteouts == .overlay && isWhiteoutDevice(current, name) {
+                    // A folder this layer whited out and now writes into: a new, opaque one.
+                    if name.withUnsafeBufferPointer({ unlinkat(current, $0.baseAddress!, 0) }) != 0
+                        || name.withUnsafeBufferPointer({ mkdirat(current, $0.baseAddress!, 0o755) }) != 0 {
+                        let code = kinglet_errno()
+                        release()
+                        throw LayerError.system(call: "mkdirat", entry: entry.displayName, errno: code)
+                    }
+                    mark(prefix.isEmpty ? Array(path[..<end]) : prefix + [UInt8(ascii: "/")] + path[..<end])
+                    next = name.withUnsafeBufferPointer { kinglet_tree_open_folder(current, $0.baseAddress!) }
+                    if next >= 0 && kinglet_tree_set_opaque(next) != 0 {
+                        do throws(LayerError) {
+                            try keepWhiteoutFile(next, LayerTree.opaqueMarker, entry: entry)
+                        } catch {
+                            close(next)
+                            release()
+                            throw error
+                        }
+                    }
                 }
                 if next < 0 {
                     let code = kinglet_errno()

@@ -12,6 +12,11 @@
 /// compare `diffID` with the config's `rootfs.diff_ids` entry for this layer before using
 /// the tree (image-spec config.md).
 ///
+/// `whiteouts` says whether the root already holds the lower layers (`.apply`, a flattened
+/// root) or is this layer's own folder (`.overlay`, whiteouts recorded for overlayfs;
+/// `lowerLayers` are then the folders of the layers below, top first, for hard links to
+/// their files).
+///
 /// On an error the root may hold part of the layer: the caller discards the folder (the
 /// image store unpacks into a fresh one and renames it into place when it is whole).
 public final class LayerUnpacker {
@@ -37,8 +42,9 @@ public final class LayerUnpacker {
     /// `compression` nil: gzip when the input starts with the gzip magic (1f 8b), else tar.
     /// Pass `ImageManifestDocument.compression(of: descriptor.mediaType)` when the manifest
     /// says. The root folder must exist.
-    public init(root: String, compression: LayerCompression? = nil) throws(LayerError) {
-        tree = try LayerTree(root: root)
+    public init(root: String, compression: LayerCompression? = nil, whiteouts: LayerWhiteouts = .apply,
+                lowerLayers: [String] = []) throws(LayerError) {
+        tree = try LayerTree(root: root, whiteouts: whiteouts, lowerLayers: lowerLayers)
         digest = try LayerDigest()
         self.compression = compression
         if compression == .gzip { inflater = try GzipInflater() }
@@ -50,6 +56,9 @@ public final class LayerUnpacker {
     public var entriesApplied: Int { tree.entriesApplied }
     /// Whiteouts (`.wh.` files and opaque markers) applied.
     public var whiteoutsApplied: Int { tree.whiteoutsApplied }
+    /// With `.overlay`: some whiteout had to be kept as its `.wh.` file (the root is then
+    /// for flattening only, not an overlayfs lower folder).
+    public var keptWhiteoutFiles: Bool { tree.keptWhiteoutFiles }
     /// Device nodes not created for want of privilege (not root, or no CAP_MKNOD).
     public var skippedSpecialFiles: Int { tree.skippedSpecialFiles }
 

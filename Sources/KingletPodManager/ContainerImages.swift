@@ -3,7 +3,10 @@ import KingletRuntime
 
 /// An image ready to run: its root file system and what its config says about running it.
 public struct PreparedImage: Equatable, Sendable {
+    /// Its flattened root file system, or "" when it runs from `layers`.
     public var rootfs: String
+    /// Its layer folders, top first, for an overlayfs root (empty with `rootfs`).
+    public var layers: [String]
     public var entrypoint: [String]
     public var command: [String]
     /// `NAME=value` entries, as the image config writes them.
@@ -11,9 +14,10 @@ public struct PreparedImage: Equatable, Sendable {
     public var workingDirectory: String?
     public var user: OCIUser
 
-    public init(rootfs: String, entrypoint: [String] = [], command: [String] = [], environment: [String] = [],
-                workingDirectory: String? = nil, user: OCIUser = .root) {
+    public init(rootfs: String, layers: [String] = [], entrypoint: [String] = [], command: [String] = [],
+                environment: [String] = [], workingDirectory: String? = nil, user: OCIUser = .root) {
         self.rootfs = rootfs
+        self.layers = layers
         self.entrypoint = entrypoint
         self.command = command
         self.environment = environment
@@ -85,7 +89,7 @@ extension LaunchPlanner {
             logLimits: context.logLimits,
             resourceLimits: ResourceLimits(memoryBytes: container.resources.memoryLimitBytes,
                                            cpuMillicores: container.resources.cpuLimitMillicores))
-        launch.oci = OCILaunchOptions(imageRootfs: image.rootfs, user: image.user)
+        launch.oci = OCILaunchOptions(imageRootfs: image.rootfs, imageLayers: image.layers, user: image.user)
         return launch
     }
 }

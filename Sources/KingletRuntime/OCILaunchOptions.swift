@@ -10,9 +10,13 @@ import CKingletSystem
 /// image's `WorkingDir`; nil is "/"). `executable` is looked up in the container's PATH by
 /// the OCI runtime, inside the container.
 public struct OCILaunchOptions: Equatable, Sendable {
-    /// The image's flattened root file system (`ImageStore.rootfsPath(config)`). Only read:
-    /// the container writes to its own overlayfs upper layer, or to a copy.
+    /// The image's flattened root file system (`ImageStore.rootfsPath(config)`), or "" when
+    /// `imageLayers` are given. Only read: the container writes to its own overlayfs upper
+    /// layer, or to a copy.
     public var imageRootfs: String
+    /// The image's layer folders, top first, stacked by overlayfs as the root's lower
+    /// folders (empty when `imageRootfs` is given).
+    public var imageLayers: [String]
     /// uid:gid (default 0:0, the image's `User` resolved by `OCIUser.parse`).
     public var user: OCIUser
     /// The pod's volumes, bind-mounted in order.
@@ -23,9 +27,10 @@ public struct OCILaunchOptions: Equatable, Sendable {
     /// network, as `hostNetwork` pods do).
     public var hostname: String?
 
-    public init(imageRootfs: String, user: OCIUser = .root, mounts: [OCIBindMount] = [], devices: [OCIDevice] = [],
-                hostname: String? = nil) {
+    public init(imageRootfs: String, imageLayers: [String] = [], user: OCIUser = .root, mounts: [OCIBindMount] = [],
+                devices: [OCIDevice] = [], hostname: String? = nil) {
         self.imageRootfs = imageRootfs
+        self.imageLayers = imageLayers
         self.user = user
         self.mounts = mounts
         self.devices = devices
@@ -53,6 +58,12 @@ public struct OCIUser: Equatable, Sendable {
     /// image cannot point the agent at a host file); a user without a group gets its
     /// passwd entry's group, else 0, as runc and containerd do.
     public static func parse(_ text: String, rootfs: String) throws(OCIUserError) -> OCIUser {
+        try parse(text, roots: [rootfs])
+    }
+
+    /// The same, for an image whose files are in several folders, top layer first: a file is
+    /// read from the first folder that has it.
+    public static func parse(_ text: String, roots rootfs: [String]) throws(OCIUserError) -> OCIUser {
         if text.isEmpty { return .root }
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map { String($0) }
         let userPart = parts[0]
@@ -87,12 +98,12 @@ public struct OCIUser: Equatable, Sendable {
     }
 
     /// A passwd line's fields (name, password, uid, gid, ...), for lines with at least four.
-    private static func passwdEntry(rootfs: String, matching: ([String]) -> Bool) -> [String]? {
+    private static func passwdEntry(rootfs: [String], matching: ([String]) -> Bool) -> [String]? {
         tableEntry(rootfs: rootfs, file: "etc/passwd", matching: { $0.count >= 4 && matching($0) })
     }
 
-    private static func tableEntry(rootfs: String, file: String, matching: ([String]) -> Bool) -> [String]? {
-        guard let text = readInRoot(rootfs, file) else { return nil }
+    private static func tableEntry(rootfs: [String], file: String, matching: ([String]) -> Bool) -> [String]? {
+        guard let text = rootfs.lazy.compactMap({ readInRoot($0, file) }).first else { return nil }
         for line in text.split(separator: "\n") {
             if line.hasPrefix("#") { continue }
             let fields = line.split(separator: ":", omittingEmptySubsequences: false).map { String($0) }

@@ -155,9 +155,10 @@ public final class OCIRuntime: ContainerRuntime {
             }
         }
         let image = container.options.imageRootfs
-        if kinglet_is_directory(image) == 0 {
-            return abort(container, "CreateContainerError", "the image's root file system " + image + ": "
-                         + SystemError.last("stat").reason, cleanUp: false)
+        let layers = container.options.imageLayers
+        for folder in layers.isEmpty ? [image] : layers where kinglet_is_directory(folder) == 0 {
+            return abort(container, "CreateContainerError", "the image's " + (layers.isEmpty ? "root file system " : "layer ")
+                         + folder + ": " + SystemError.last("stat").reason, cleanUp: false)
         }
         for (folder, mode) in [(container.bundle, UInt32(0o700)), (container.rootfs, UInt32(0o755))] {
             if kinglet_make_directory(folder, mode) != 0 {
@@ -167,13 +168,21 @@ public final class OCIRuntime: ContainerRuntime {
         if configuration.useOverlay {
             let upper = container.bundle + "/upper"
             let work = container.bundle + "/work"
+            // The layers top first, as overlayfs lists lower folders.
+            let lower = layers.isEmpty ? image : layers.joined(separator: ":")
             if kinglet_make_directory(upper, 0o755) == 0 && kinglet_make_directory(work, 0o700) == 0
-                && kinglet_oci_mount_overlay(image, upper, work, container.rootfs) == 0 {
+                && kinglet_oci_mount_overlay(lower, upper, work, container.rootfs) == 0 {
                 container.rootMode = .overlay
                 statistics.overlayRoots += 1
                 return create(container)
             }
             statistics.lastOverlayFailure = "overlayfs at " + container.rootfs + ": " + SystemError.last("mount").reason
+        }
+        guard !image.isEmpty else {
+            // Layers cannot be copied as they are (their whiteouts need overlayfs): the image
+            // manager gives a flattened root where the probe found overlayfs unusable.
+            return abort(container, "CreateContainerError", "cannot stack the image's layers: "
+                         + (statistics.lastOverlayFailure ?? "overlayfs is not used"))
         }
         container.rootMode = .copy
         statistics.copiedRoots += 1
@@ -187,6 +196,57 @@ public final class OCIRuntime: ContainerRuntime {
         }
         copy.start(configuration.copyCommand + [image + "/.", container.rootfs], environment: OCIRuntime.commandEnvironment,
                    workingDirectory: nil, cgroup: nil, timeout: configuration.copyTimeout)
+    }
+
+    /// Whether containers' roots can stack the image store's layer folders: mounts, once, an
+    /// overlayfs of two small layers made in `lowerScratch` (on the store's file system) in
+    /// overlayfs's whiteout format (a character device 0/0, an opaque folder), with the
+    /// upper and work folders in the bundles folder as containers have them, and checks
+    /// that the whiteouts hide what they should. Nil when all of it works, else why not
+    /// (the image manager then gives every image a flattened root). Both scratch folders
+    /// are removed.
+    public func probeOverlay(lowerScratch: String) -> String? {
+        guard configuration.useOverlay else { return "overlayfs roots are turned off (OCIRuntimeConfiguration.useOverlay)" }
+        let upperScratch = configuration.bundles + "/.overlay-probe"
+        defer {
+            _ = kinglet_oci_unmount(upperScratch + "/merged")
+            _ = kinglet_oci_remove_tree(upperScratch)
+            _ = kinglet_oci_remove_tree(lowerScratch)
+        }
+        _ = kinglet_oci_unmount(upperScratch + "/merged")
+        _ = kinglet_oci_remove_tree(upperScratch)
+        _ = kinglet_oci_remove_tree(lowerScratch)
+        let bottom = lowerScratch + "/bottom"
+        let top = lowerScratch + "/top"
+        for folder in [bottom + "/d", top + "/d", upperScratch + "/upper", upperScratch + "/work", upperScratch + "/merged"]
+            where kinglet_make_folders(folder, 0o700) != 0 {
+            return SystemError.last("mkdir", path: folder).description
+        }
+        for file in [bottom + "/gone", bottom + "/d/old", top + "/d/new"] {
+            do {
+                try OCIRuntime.writeFile([], to: file)
+            } catch {
+                return error.description
+            }
+        }
+        let topFolder = kinglet_tree_open_root(top)
+        if topFolder < 0 { return SystemError.last("open", path: top).description }
+        defer { _ = close(topFolder) }
+        if kinglet_tree_make_whiteout(topFolder, "gone") != 0 { return SystemError.last("mknod (a whiteout)", path: top + "/gone").description }
+        let opaque = kinglet_tree_open_folder(topFolder, "d")
+        if opaque < 0 { return SystemError.last("open", path: top + "/d").description }
+        let marked = kinglet_tree_set_opaque(opaque)
+        let markError = SystemError.last("setxattr trusted.overlay.opaque", path: top + "/d")
+        _ = close(opaque)
+        if marked != 0 { return markError.description }
+        let merged = upperScratch + "/merged"
+        if kinglet_oci_mount_overlay(top + ":" + bottom, upperScratch + "/upper", upperScratch + "/work", merged) != 0 {
+            return "overlayfs at " + merged + ": " + SystemError.last("mount").reason
+        }
+        let hidden = kinglet_file_exists(merged + "/gone") == 0 && kinglet_file_exists(merged + "/d/old") == 0
+        let shown = kinglet_file_exists(merged + "/d/new") != 0
+        if kinglet_oci_unmount(merged) < 0 { return SystemError.last("umount", path: merged).description }
+        return hidden && shown ? nil : "overlayfs at " + merged + " did not apply the layers' whiteouts"
     }
 
     private func create(_ container: OCIContainer) {

@@ -37,8 +37,19 @@ import Testing
         #expect(listed["manifest"] as? String == pushed.digest)
         #expect(listed["id"] as? String == pushed.configDigest)
         #expect(listed["complete"] as? Bool == true)
-        #expect(FileManager.default.fileExists(atPath: board.folder + "/state/images/rootfs/sha256/"
-                                               + (pushed.configDigest ?? "").replacingOccurrences(of: "sha256:", with: "") + "/kinglet/random.bin"))
+        // The layers, each in a folder of its own: the random file is in the top one.
+        let top = try #require(pushed.layers.last)
+        let diffIDs = try Self.diffIDs(board.folder + "/state/images/blobs/sha256/"
+                                       + (pushed.configDigest ?? "").replacingOccurrences(of: "sha256:", with: ""))
+        #expect(diffIDs.count == pushed.layers.count, "\(top.digest)")
+        #expect(FileManager.default.fileExists(atPath: board.folder + "/state/images/layers/sha256/"
+                                               + (diffIDs.last ?? "").replacingOccurrences(of: "sha256:", with: "") + "/overlay/kinglet/random.bin"))
+    }
+
+    /// The config's rootfs.diff_ids.
+    static func diffIDs(_ configPath: String) throws -> [String] {
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any]
+        return (config?["rootfs"] as? [String: Any])?["diff_ids"] as? [String] ?? []
     }
 
     @Test(.enabled(if: peersInstalled, skipReason))

@@ -34,9 +34,20 @@ struct TemporaryBoard {
     var stateFolder: String { folder + "/state" }
 
     /// Stops the board's container keeper (containers outlive the agent by default) and
-    /// every container it holds, then removes the folder.
+    /// every container it holds, then removes the folder, after unmounting (lazily) whatever
+    /// is still mounted below it: an agent's clean stop does not wait for its containers'
+    /// overlayfs roots to be unmounted, and a test's tmpfs.
     func remove() {
         stopKeeper()
+        // Read to its end: String(contentsOfFile:) stops after the first read of a proc file.
+        let mountInfo = String(decoding: FileHandle(forReadingAtPath: "/proc/self/mountinfo")?.readDataToEndOfFile() ?? Data(),
+                               as: UTF8.self)
+        let mounts = mountInfo.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[4].hasPrefix(folder + "/") else { return nil }
+            return String(fields[4])
+        }
+        for mount in mounts.sorted(by: { $0.count > $1.count }) { umount2(mount, Int32(MNT_DETACH)) }
         try? FileManager.default.removeItem(atPath: folder)
     }
 

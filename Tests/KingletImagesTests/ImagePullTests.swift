@@ -14,8 +14,8 @@ import Testing
 
     /// One pull run to its end on a fresh loop (bounded: at most `seconds`).
     func pull(_ text: String, store: ImageStore, credentials: KingletImages.RegistryCredentials? = nil, registry: String = "",
-              machine: String = "x86_64", seconds: Double = 60) throws -> Result<StoredImage, ImagePullError> {
-        let loop = try EpollEventLoop()
+              machine: String = "x86_64", seconds: Double = 60, on loop: EpollEventLoop? = nil) throws -> Result<StoredImage, ImagePullError> {
+        let loop = try loop ?? EpollEventLoop()
         let client = HTTPClient(loop: loop)
         var store_ = RegistryCredentialStore()
         if let credentials { store_.add(registry: registry, credentials) }
@@ -35,6 +35,19 @@ import Testing
     func image(_ result: Result<StoredImage, ImagePullError>) -> StoredImage? {
         if case .success(let image) = result { return image }
         return nil
+    }
+
+    /// Where a container of the image finds `path` (no leading slash): in the topmost layer
+    /// folder that has it, or in the flattened root.
+    static func file(_ path: String, of image: StoredImage, in store: ImageStore) -> String? {
+        switch store.root(of: image) {
+        case .layers(let folders)?:
+            return folders.map { $0 + "/" + path }.first { LayerTreeSnapshot.exists($0) }
+        case .flattened(let root)?:
+            return root + "/" + path
+        case nil:
+            return nil
+        }
     }
 
     func message(_ result: Result<StoredImage, ImagePullError>) -> String {
@@ -59,9 +72,16 @@ import Testing
         #expect(stored.reference == "\(registry.host)/kinglet/busybox:1")
         #expect(stored.manifest.description == pushed.digest)
         #expect(stored.config.description == pushed.configDigest)
-        let rootfs = store.rootfsPath(stored.config)
-        #expect(FileManager.default.isExecutableFile(atPath: rootfs + "/bin/busybox"))
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: rootfs + "/bin/sh").hasSuffix("busybox"))
+        // Each layer in a folder of its own, stacked by overlayfs: no flattened copy.
+        guard case .layers(let folders)? = store.root(of: stored) else {
+            Issue.record("not stacked: \(String(describing: store.root(of: stored)))")
+            return
+        }
+        #expect(folders.count == stored.layers.count)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/rootfs/sha256").isEmpty)
+        #expect(FileManager.default.isExecutableFile(atPath: ImagePullTests.file("bin/busybox", of: stored, in: store) ?? ""))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: ImagePullTests.file("bin/sh", of: stored, in: store) ?? "")
+            .hasSuffix("busybox"))
         // The config is kept and says how to run it.
         let config = try ImageConfig.parse(try store.readBlob(stored.config), source: "config")
         #expect(config.command == ["sleep", "3600"])
@@ -88,7 +108,7 @@ import Testing
             let store = try ImageStore(root: folder.path)
             let result = try pull(pushed.reference, store: store, machine: machine)
             let stored = try #require(image(result), "\(machine): \(message(result))")
-            let marker = try String(contentsOfFile: store.rootfsPath(stored.config) + "/etc/kinglet-platform", encoding: .utf8)
+            let marker = try String(contentsOfFile: ImagePullTests.file("etc/kinglet-platform", of: stored, in: store) ?? "", encoding: .utf8)
             #expect(marker == platform + "\n", "\(machine)")
         }
         // A board the index has no entry for gets the reason.
@@ -191,7 +211,100 @@ import Testing
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: store.downloadPath(digest)))
         let resumed = try pull(pushed.reference, store: store)
         let stored = try #require(image(resumed), "\(message(resumed))")
-        let random = try Data(contentsOf: URL(fileURLWithPath: store.rootfsPath(stored.config) + "/kinglet/random.bin"))
+        let random = try Data(contentsOf: URL(fileURLWithPath: ImagePullTests.file("kinglet/random.bin", of: stored, in: store) ?? ""))
         #expect(random.count == 2 * 1024 * 1024)
+    }
+
+    @Test(.enabled(if: peersInstalled, Comment(rawValue: skipReason)))
+    func onSlowStorageAPullSyncsOffTheLoopAndRecordsTheImageOnlyOnceItsDataIsDurable() throws {
+        let registry = try RegistryPeer.start(label: "pull-durable")
+        defer { registry.stop() }
+        let images = try TestImages(label: "pull-durable")
+        defer { images.remove() }
+        let pushed = try images.push(try images.withRandomLayer(megabytes: 1, tag: "1"), to: registry, repository: "kinglet/durable")
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let store = try ImageStore(root: folder.path)
+        let loop = try EpollEventLoop()
+        // Every sync list waits 150 ms first: far slower than any SD card.
+        try store.sync.start(on: loop, delayMicroseconds: 150_000)
+        defer { store.sync.stop() }
+        final class Watch: @unchecked Sendable {
+            let lock = NSLock()
+            var recordedEarly = false
+            var checks = 0
+            var done = false
+        }
+        let seen = Watch()
+        let root = folder.path
+        // Watch images.json while the pull runs: it never names the image before every
+        // layer folder is in place.
+        let watch = Thread {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                let index = (try? String(contentsOfFile: root + "/images.json", encoding: .utf8)) ?? ""
+                let layers = (try? FileManager.default.contentsOfDirectory(atPath: root + "/layers/sha256")) ?? []
+                let recorded = index.contains("kinglet/durable")
+                seen.lock.withLock {
+                    if recorded { seen.recordedEarly = layers.filter { !$0.contains(".") }.count < 2 }
+                    seen.checks += 1
+                    seen.done = recorded
+                }
+                if recorded { return }
+                usleep(2000)
+            }
+        }
+        watch.start()
+        let result = try pull(pushed.reference, store: store, on: loop)
+        let stored = try #require(image(result), "\(message(result))")
+        let waited = Date().addingTimeInterval(10)
+        while !seen.lock.withLock({ seen.done }) && Date() < waited { usleep(10_000) }
+        #expect(seen.lock.withLock { !seen.recordedEarly && seen.done })
+        #expect(seen.lock.withLock { seen.checks } > 1)
+        // Manifest, config, two layers, the index: each a list of its own, each 150 ms on
+        // the flusher thread, none of it on the loop.
+        #expect(store.sync.listsRun >= 5)
+        #expect(loop.longestDispatch < .milliseconds(150), "the loop waited on storage: \(loop.longestDispatch)")
+        #expect(store.sync.pending == 0)
+        #expect(try ImageStore(root: folder.path).image(named: try ImageReference(parsing: pushed.reference)) == stored)
+    }
+
+    @Test(.enabled(if: peersInstalled, Comment(rawValue: skipReason)))
+    func imagesSharingALayerUnpackItOnceAndAFlattenedRootIsBuiltWhereLayersCannotBeStacked() throws {
+        let registry = try RegistryPeer.start(label: "pull-shared")
+        defer { registry.stop() }
+        let images = try TestImages(label: "pull-shared")
+        defer { images.remove() }
+        let base = try images.push(try images.busybox(tag: "base"), to: registry, repository: "kinglet/base", tag: "1")
+        let big = try images.push(try images.withRandomLayer(megabytes: 1, tag: "big"), to: registry, repository: "kinglet/big", tag: "1")
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let store = try ImageStore(root: folder.path)
+
+        let first = try #require(image(try pull(base.reference, store: store)))
+        let shared = try #require(first.layers.first)
+        var before = stat()
+        #expect(stat(store.layerPath(shared), &before) == 0)
+        let second = try #require(image(try pull(big.reference, store: store)))
+        #expect(second.layers.first == shared, "both images start with the busybox layer")
+        // The shared layer was not unpacked again: the same folder.
+        var after = stat()
+        #expect(stat(store.layerPath(shared), &after) == 0)
+        #expect(after.st_ino == before.st_ino)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/layers/sha256").count == 2)
+        // Each image's size is its own: config and compressed layers, shared or not.
+        #expect(second.size == Int64(big.layerBytes) + Int64(try store.readBlob(second.config).count))
+
+        // On a board where overlayfs cannot be used, the same layers give a flattened root.
+        let flatFolder = ImagesScratchFolder()
+        defer { flatFolder.remove() }
+        let flat = try ImageStore(root: flatFolder.path)
+        flat.overlayRoots = false
+        let flattened = try #require(image(try pull(big.reference, store: flat)))
+        #expect(flat.root(of: flattened) == .flattened(flat.rootfsPath(flattened.config)))
+        let random = try Data(contentsOf: URL(fileURLWithPath: flat.rootfsPath(flattened.config) + "/kinglet/random.bin"))
+        #expect(random.count == 1024 * 1024)
+        #expect(FileManager.default.isExecutableFile(atPath: flat.rootfsPath(flattened.config) + "/bin/busybox"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: flatFolder.path + "/layers/sha256").count == 2)
     }
 }

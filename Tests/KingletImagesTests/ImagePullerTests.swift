@@ -32,6 +32,38 @@ import Testing
     }
 
     @Test(.enabled(if: ImagePullTests.peersInstalled, Comment(rawValue: ImagePullTests.skipReason)))
+    func aStoredImageWhoseLayersCannotBeStackedGetsItsFlattenedRootWithoutTheRegistry() throws {
+        let registry = try RegistryPeer.start(label: "puller-local")
+        defer { registry.stop() }  // stopped again at the end: a second stop does nothing
+        let images = try TestImages(label: "puller-local")
+        defer { images.remove() }
+        let pushed = try images.push(try images.busybox(tag: "1"), to: registry, repository: "kinglet/app", tag: "1")
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let store = try ImageStore(root: folder.path)
+        let board = try Board(store: store)
+        #expect(board.puller.availability(of: pushed.reference, policy: .ifNotPresent) == .pulling)
+        try board.run { board.puller.pullsInProgress == 0 }
+        let record = try #require(store.images.first)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/rootfs/sha256").isEmpty)
+        // The registry is gone, and this board cannot stack layers (as `kinglet pull` on
+        // another machine filled its store).
+        registry.stop()
+        store.overlayRoots = false
+        #expect(!store.isComplete(record))
+        for policy in [ImagePullPolicy.ifNotPresent, .never] {
+            #expect(board.puller.availability(of: pushed.reference, policy: policy) == .pulling, "\(policy)")
+        }
+        try board.run { board.puller.pullsInProgress == 0 }
+        guard case .ready(let stored) = board.puller.availability(of: pushed.reference, policy: .never) else {
+            Issue.record("not ready: \(board.puller.availability(of: pushed.reference, policy: .never))")
+            return
+        }
+        #expect(store.root(of: stored) == .flattened(store.rootfsPath(stored.config)))
+        #expect(FileManager.default.isExecutableFile(atPath: store.rootfsPath(stored.config) + "/bin/busybox"))
+    }
+
+    @Test(.enabled(if: ImagePullTests.peersInstalled, Comment(rawValue: ImagePullTests.skipReason)))
     func containersWantingOneImageShareOnePullAndThePolicyDecidesWhenToPullAgain() throws {
         let registry = try RegistryPeer.start(label: "puller")
         defer { registry.stop() }

@@ -386,10 +386,10 @@ enum LayerFixtures {
     /// Feeds the file at `path` in chunks of seeded random sizes (1 byte to 8 KiB, with
     /// runs of tiny ones), then finishes.
     @discardableResult
-    static func unpack(_ path: String, into root: String, seed: UInt64,
-                       compression: LayerCompression? = nil) throws -> LayerUnpacker {
+    static func unpack(_ path: String, into root: String, seed: UInt64, compression: LayerCompression? = nil,
+                       whiteouts: LayerWhiteouts = .apply, lowerLayers: [String] = []) throws -> LayerUnpacker {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let unpacker = try LayerUnpacker(root: root, compression: compression)
+        let unpacker = try LayerUnpacker(root: root, compression: compression, whiteouts: whiteouts, lowerLayers: lowerLayers)
         var random = ChunkRandom(seed: seed)
         try bytes.withUnsafeBytes { (all: UnsafeRawBufferPointer) throws in
             var offset = 0

@@ -13,8 +13,10 @@ int kinglet_oci_set_child_subreaper(int enabled);
 /// 1 when the process is a child subreaper, 0 when not, -1 with errno.
 int kinglet_oci_is_child_subreaper(void);
 
-/// mount("overlay", target, "overlay", 0, "lowerdir=...,upperdir=...,workdir=..."). A path
-/// holding ',' or ':' cannot be written in the options: EINVAL without trying. Returns 0,
+/// mount("overlay", target, "overlay", 0, "lowerdir=...,upperdir=...,workdir=..."). `lower`
+/// is one folder or several, top first, separated by ':' (so no folder may hold one). A path
+/// holding ',' (or ':' in upper and work) cannot be written in the options: EINVAL without
+/// trying; options longer than a page: ENAMETOOLONG. Returns 0,
 /// or -1 with errno (ENODEV without overlayfs, EPERM without the right, EINVAL when the
 /// upper folder's file system cannot be an upper layer, e.g. overlayfs itself).
 int kinglet_oci_mount_overlay(const char *lower, const char *upper, const char *work, const char *target);

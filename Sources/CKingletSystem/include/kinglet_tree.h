@@ -49,4 +49,36 @@ int kinglet_tree_remove(int folder, const char *name);
 /// error; an empty folder gives a buffer with *length 0. `folder` stays open and usable.
 char *kinglet_tree_list(int folder, size_t *length);
 
+/// What fstatat(AT_SYMLINK_NOFOLLOW) says of an entry, for copying a layer folder.
+struct kinglet_tree_info {
+    uint32_t mode;
+    uint32_t uid;
+    uint32_t gid;
+    uint32_t major;
+    uint32_t minor;
+    uint32_t links;
+    int64_t size;
+    int64_t seconds;
+    int64_t nanoseconds;
+    uint64_t device;
+    uint64_t inode;
+};
+/// fstatat(folder, name, AT_SYMLINK_NOFOLLOW) into *info. Returns 0, or -1 with errno.
+int kinglet_tree_info(int folder, const char *name, struct kinglet_tree_info *info);
+/// openat(folder, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC): a file to read (ELOOP for a
+/// symlink). Returns the descriptor, or -1 with errno.
+int kinglet_tree_open_file(int folder, const char *name);
+/// readlinkat(folder, name) into `buffer` (not NUL-terminated). Returns the length, or -1
+/// with errno (ENAMETOOLONG when it does not fit).
+long kinglet_tree_read_link(int folder, const char *name, char *buffer, size_t size);
+/// overlayfs's whiteout: a character device 0/0 named `name` (mknodat; needs CAP_MKNOD
+/// before Linux 5.8). Returns 0, or -1 with errno.
+int kinglet_tree_make_whiteout(int folder, const char *name);
+/// overlayfs's opaque folder: the xattr trusted.overlay.opaque = "y" on the folder open at
+/// `fd` (needs CAP_SYS_ADMIN and a file system with trusted xattrs). Returns 0, or -1 with
+/// errno (EPERM, EOPNOTSUPP).
+int kinglet_tree_set_opaque(int fd);
+/// 1 when the folder open at `fd` carries trusted.overlay.opaque = "y", else 0.
+int kinglet_tree_is_opaque(int fd);
+
 #endif
