@@ -379,11 +379,21 @@ final class Agent {
             manager.stopAll(limit: .seconds(30)) { [self] in
                 self.log.info("all pods stopped")
                 self.stoppedPods = true
-                self.loop.stop()
+                self.stopAfterCleanups(deadline: self.loop.now.advanced(by: .seconds(10)))
             }
         case .childExited:
             break
         }
+    }
+
+    /// Stops the loop once the OCI runtime has removed its containers' bundles (runc
+    /// delete, the root unmounted), or at `deadline`: a clean stop leaves no mount behind.
+    private func stopAfterCleanups(deadline: Instant) {
+        guard let oci = runtime.oci, oci.pendingCleanups > 0, loop.now < deadline else {
+            loop.stop()
+            return
+        }
+        loop.schedule(after: .milliseconds(20)) { [self] in self.stopAfterCleanups(deadline: deadline) }
     }
 
     /// SIGHUP: reread the config and the static pods; keep everything as it is when either
