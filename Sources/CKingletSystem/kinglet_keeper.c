@@ -8,49 +8,14 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-static int keeper_address(struct sockaddr_un *address, const char *path) {
-    memset(address, 0, sizeof *address);
-    address->sun_family = AF_UNIX;
-    size_t length = strlen(path);
-    if (length == 0 || length >= sizeof address->sun_path) { errno = ENAMETOOLONG; return -1; }
-    memcpy(address->sun_path, path, length + 1);
-    return 0;
-}
-
-int kinglet_keeper_listen(const char *path) {
-    struct sockaddr_un address;
-    if (keeper_address(&address, path) != 0) return -1;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    unlink(path);
-    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || chmod(path, 0600) != 0 || listen(fd, 4) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-}
+int kinglet_keeper_listen(const char *path) { return kinglet_unix_listen_typed(path, 0600, SOCK_SEQPACKET); }
 
 int kinglet_keeper_accept(int listener) {
     return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
 int kinglet_keeper_connect(const char *path, int timeout_ms) {
-    struct sockaddr_un address;
-    if (keeper_address(&address, path) != 0) return -1;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    struct timeval timeout = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
+    return kinglet_unix_connect_typed(path, timeout_ms, SOCK_SEQPACKET);
 }
 
 int64_t kinglet_keeper_peer_uid(int fd) {
@@ -133,12 +98,40 @@ uint64_t kinglet_process_start_ticks(pid_t pid) {
     return 0;
 }
 
-pid_t kinglet_keeper_new_session(void) { return setsid(); }
+int kinglet_spawn_detached(const char *path, char *const argv[], char *const envp[], int log_fd, pid_t *pid) {
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_t actions;
+    int error = posix_spawnattr_init(&attributes);
+    if (error != 0) return error;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+#ifdef POSIX_SPAWN_SETSID
+    flags |= POSIX_SPAWN_SETSID;
+#else
+    flags |= POSIX_SPAWN_SETPGROUP;
+#endif
+    posix_spawnattr_setflags(&attributes, flags);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    error = posix_spawn_file_actions_init(&actions);
+    if (error == 0) {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
+        posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+        error = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+        posix_spawn_file_actions_destroy(&actions);
+    }
+    posix_spawnattr_destroy(&attributes);
+    return error;
+}
 
 void kinglet_keeper_raise_descriptor_limit(void) {
+    // Two descriptors per container; containers inherit the soft limit, so it stays modest.
     struct rlimit limit;
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 8192 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max < 8192 ? limit.rlim_max : 8192;
         setrlimit(RLIMIT_NOFILE, &limit);
     }
 }

@@ -15,9 +15,13 @@ static int fill_address(struct sockaddr_un *address, const char *path) {
 }
 
 int kinglet_unix_listen(const char *path, unsigned int mode) {
+    return kinglet_unix_listen_typed(path, mode, SOCK_STREAM);
+}
+
+int kinglet_unix_listen_typed(const char *path, unsigned int mode, int type) {
     struct sockaddr_un address;
     if (fill_address(&address, path) != 0) return -1;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     unlink(path); // a socket file left by a killed agent would make bind fail
     if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || chmod(path, (mode_t)mode) != 0 || listen(fd, 16) != 0) {
@@ -34,9 +38,13 @@ int kinglet_unix_accept(int listener) {
 }
 
 int kinglet_unix_connect(const char *path, int timeout_ms) {
+    return kinglet_unix_connect_typed(path, timeout_ms, SOCK_STREAM);
+}
+
+int kinglet_unix_connect_typed(const char *path, int timeout_ms, int type) {
     struct sockaddr_un address;
     if (fill_address(&address, path) != 0) return -1;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     struct timeval timeout = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);

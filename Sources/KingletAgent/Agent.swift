@@ -147,6 +147,7 @@ final class Agent {
             }
         }
         context.extraEnvironment = [EnvironmentVariable(name: "KINGLET_OWNER", value: config.paths.cacheFile)]
+        context.containersOutliveAgent = keeper != nil
         hostIP = context.hostIP
         let loop = self.loop
         let runtime = self.runtime
@@ -250,6 +251,12 @@ final class Agent {
     private func finishAdoption() {
         guard let keeper else { return }
         let unadopted = keeper.held.count
+        if runtime.oci == nil {
+            for key in Array(keeper.held.keys) where key.hasPrefix("oci:") {
+                log.warning("the keeper holds OCI container \(key.dropFirst(4)) but runtime.oci is not set: killing it")
+                keeper.discard(key)
+            }
+        }
         runtime.stopUnadopted(gracePeriod: ExecRuntime.replacedGracePeriod)
         log.info("container keeper \(keeper.keeperPID): containers outlive the agent; \(heldAtStart - unadopted) adopted, \(unadopted) held for no pod stopped")
     }
@@ -372,7 +379,7 @@ final class Agent {
                 let running = runtime.exec.runningContainers.count + (runtime.oci?.runningContainers.count ?? 0)
                 log.info("\(signal.name) received, stopping the agent; its \(running) container(s) go on running with the keeper \(keeper.keeperPID)")
                 stoppedPods = true
-                loop.stop()
+                stopAfterCleanups(deadline: loop.now.advanced(by: .seconds(10)))
                 return
             }
             log.info("\(signal.name) received, stopping pods")

@@ -28,7 +28,6 @@ enum KeeperCommand {
     /// The keeper's whole life: one thread, one loop, until SIGTERM or nothing to keep.
     static func serve(_ folder: String) -> Int32 {
         let log = AgentLog()
-        _ = kinglet_keeper_new_session()
         _ = kinglet_ignore_sigpipe()
         kinglet_keeper_raise_descriptor_limit()
         // One keeper per state folder: the pid file's lock says which.

@@ -21,6 +21,10 @@ public struct LaunchContext {
     public var images: (any ContainerImages)? = nil
     /// ConfigMap and Secret keys, once the relay sends them: (kind, name, key) -> value.
     public var lookupReference: (ReferenceKind, String, String) -> String?
+    /// Containers outlive the agent (the keeper): a pod whose containers had all ended for
+    /// good before the agent stopped stays ended. Without it the agent stops its pods
+    /// itself, and starts them all again at its next start, as it always did.
+    public var containersOutliveAgent = false
 
     public init(nodeName: String, hostIP: String = "127.0.0.1", appsFolder: String, logsFolder: String,
                 logLimits: LogLimits = LogLimits(),

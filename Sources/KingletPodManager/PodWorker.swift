@@ -106,7 +106,7 @@ final class PodWorker {
     /// A pod whose every container had ended for good (by its restart policy) before the
     /// agent stopped stays as it ended: running it again would run a finished job twice.
     private func restoreFinished(_ cached: CachedContainerStatuses) -> Bool {
-        guard !appTracks.isEmpty else { return false }
+        guard context.containersOutliveAgent, !appTracks.isEmpty else { return false }
         for track in appTracks {
             guard case .terminated(let code, _, _, _, _, _)? = cached[name: track.id]?.state,
                   pod.spec.restartPolicy == .never || (pod.spec.restartPolicy == .onFailure && code == 0) else { return false }
@@ -163,18 +163,23 @@ final class PodWorker {
             prepared = image
         }
         do throws(LaunchError) {
-            var launch: ContainerLaunch
-            if let prepared {
-                launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context, image: prepared)
-            } else {
-                launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
-            }
-            launch.podSpecHash = specHash
-            launch.gracePeriodSeconds = pod.spec.terminationGracePeriodSeconds
-            return launch
+            return try plan(track, image: prepared)
         } catch {
             return nil
         }
+    }
+
+    /// The container's launch, marked with what a later agent needs to adopt it.
+    private func plan(_ track: ContainerTrack, image: PreparedImage?) throws(LaunchError) -> ContainerLaunch {
+        var launch: ContainerLaunch
+        if let image {
+            launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context, image: image)
+        } else {
+            launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
+        }
+        launch.podSpecHash = specHash
+        launch.gracePeriodSeconds = pod.spec.terminationGracePeriodSeconds
+        return launch
     }
 
     /// Stops every container (SIGTERM, then SIGKILL after the grace period) and calls
@@ -264,14 +269,7 @@ final class PodWorker {
             }
         }
         do throws(LaunchError) {
-            var launch: ContainerLaunch
-            if let prepared {
-                launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context, image: prepared)
-            } else {
-                launch = try LaunchPlanner.plan(pod: pod, container: track.spec, context: context)
-            }
-            launch.podSpecHash = specHash
-            launch.gracePeriodSeconds = pod.spec.terminationGracePeriodSeconds
+            let launch = try plan(track, image: prepared)
             track.status.state = .waiting(reason: "ContainerCreating", message: "")
             track.launching = true
             runtime.start(launch)

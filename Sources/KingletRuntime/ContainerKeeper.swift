@@ -15,6 +15,9 @@ public final class ContainerKeeper {
     private let reaper: ChildReaper
     private let listener: Int32
     private var agent: Int32? = nil
+    /// The connected agent has said hello: until then nothing is sent to it (its first
+    /// message must be `welcome`; an exit meanwhile is in the `held` list).
+    private var greeted = false
     private var outgoing: [(bytes: [UInt8], fds: [Int32])] = []
     private var records: [String: KeeperRecord] = [:]
     private var buffer: [UInt8]
@@ -96,7 +99,8 @@ public final class ContainerKeeper {
             dropAgent(old)
         }
         agent = fd
-        outgoing = []
+        greeted = false
+        discardOutgoing()
         if let idleTimer { loop.cancel(idleTimer) }
         idleTimer = nil
         do {
@@ -111,7 +115,8 @@ public final class ContainerKeeper {
         _ = close(fd)
         if agent == fd {
             agent = nil
-            outgoing = []
+            greeted = false
+            discardOutgoing()
             log("agent disconnected; keeping \(records.count) container(s)")
             armIdleTimer()
         }
@@ -148,6 +153,7 @@ public final class ContainerKeeper {
         switch message {
         case .hello(let version):
             closeAll(fds)
+            greeted = true
             send(.welcome(version: KeeperWire.version, keeperPID: getpid(), held: Int64(records.count)))
             guard version == KeeperWire.version else { return }
             for record in records.values {
@@ -159,7 +165,8 @@ public final class ContainerKeeper {
             closeAll(fds)
             guard let record = records[key] else { return }
             record.label = label
-            guard pid != record.pid || record.exit != nil else { return }
+            // The same pid: a label update only (the process may have exited already).
+            guard pid != record.pid, pid > 1 else { return }
             reaper.forget(pid: record.pid)
             record.pid = pid
             record.startTicks = kinglet_process_start_ticks(pid)
@@ -183,6 +190,10 @@ public final class ContainerKeeper {
     }
 
     private func spawn(_ request: KeeperSpawn, fds: [Int32]) {
+        guard !stopping else {
+            closeAll(fds)
+            return send(.spawnFailed(key: request.key, reason: "StartError", message: "the container keeper is stopping"))
+        }
         guard fds.count == 4 else {
             closeAll(fds)
             return send(.spawnFailed(key: request.key, reason: "StartError", message: "the keeper got no output pipes"))
@@ -240,7 +251,7 @@ public final class ContainerKeeper {
     // MARK: sending
 
     private func send(_ message: KeeperMessage, fds: [Int32] = []) {
-        guard agent != nil else { return }
+        guard agent != nil, greeted else { return }
         let bytes = KeeperWire.encode(message)
         if outgoing.isEmpty && write(bytes, fds) { return }
         // The copies of the descriptors travel later: dup them now, the originals may close.
@@ -266,9 +277,9 @@ public final class ContainerKeeper {
     private func flush() {
         while let first = outgoing.first {
             guard write(first.bytes, first.fds) else { return }
-            closeAll(first.fds)
-            // write may have dropped the agent, which empties the queue.
+            // write may have dropped the agent, which empties the queue (and closes its copies).
             guard !outgoing.isEmpty else { return }
+            closeAll(first.fds)
             outgoing.removeFirst()
         }
         watchWritable(false)
@@ -322,12 +333,19 @@ public final class ContainerKeeper {
     }
 
     private func signal(_ record: KeeperRecord, _ number: Int32) {
+        guard record.pid > 1 else { return }
         if record.killGroupOnExit { _ = kinglet_kill_group(record.pid, number) } else { _ = kill(record.pid, number) }
     }
 
     private func finishStopIfDone() {
         for record in records.values where record.exit == nil { return }
         loop.stop()
+    }
+
+    /// Drops what was queued for an agent that is gone, with its descriptor copies.
+    private func discardOutgoing() {
+        for item in outgoing { closeAll(item.fds) }
+        outgoing = []
     }
 
     private func closeAll(_ fds: [Int32]) {

@@ -158,7 +158,8 @@ public final class ExecRuntime: ContainerRuntime {
         let id = launch.id
         guard let keeper, containers[id] == nil, let held = keeper.held[ExecRuntime.keeperKey(id)],
               let label = KeeperLabel(held.kept.label), label.specHash == launch.podSpecHash,
-              held.kept.exit != nil || kinglet_process_start_ticks(held.kept.pid) == held.kept.startTicks,
+              held.kept.exit != nil
+                || (held.kept.startTicks != 0 && kinglet_process_start_ticks(held.kept.pid) == held.kept.startTicks),
               let container = takeHeld(held, label: label, launch: launch) else { return nil }
         guard supervise(container) else { return nil }
         if let status = held.kept.exit {
@@ -208,7 +209,8 @@ public final class ExecRuntime: ContainerRuntime {
         let podUID = key.dropFirst(5).split(separator: "/", maxSplits: 1)
         let id = ContainerID(podUID: podUID.count == 2 ? String(podUID[0]) : "", name: podUID.count == 2 ? String(podUID[1]) : key)
         let launch = ContainerLaunch(podUID: id.podUID, containerName: id.name, executable: "",
-                                     logPath: KeeperLabel(held.kept.label)?.logPath ?? "/dev/null")
+                                     logPath: KeeperLabel(held.kept.label)?.logPath ?? "/dev/null",
+                                     logLimits: (KeeperLabel(held.kept.label) ?? KeeperLabel.unknown).stoppingLogLimits)
         guard let container = takeHeld(held, label: KeeperLabel(held.kept.label) ?? KeeperLabel.unknown,
                                        launch: launch) else { then?(); return }
         container.orphaned = true

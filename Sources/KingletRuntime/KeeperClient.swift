@@ -48,6 +48,9 @@ public final class KeeperClient {
 
     /// How long the agent waits for the keeper's answer.
     public static let answerTimeoutMilliseconds: Int32 = 3000
+    /// The largest spawn request: a SOCK_SEQPACKET packet must fit the socket's send
+    /// buffer (about 208 KiB by default), and the keeper's receive buffer.
+    public static let largestSpawn = 160 * 1024
 
     /// Connects to the keeper at `socketPath`, starting one with `startCommand` when none
     /// answers, and reads what it holds. Blocks for at most a few seconds.
@@ -75,6 +78,16 @@ public final class KeeperClient {
         try watch()
     }
 
+    /// Ends a held container no runtime of this agent can take (an OCI container when
+    /// `runtime.oci` is no longer configured): SIGKILL, and the keeper forgets it.
+    public func discard(_ key: String) {
+        guard let item = held.removeValue(forKey: key) else { return }
+        _ = close(item.stdoutRead)
+        _ = close(item.stderrRead)
+        signal(key, SIGKILL)
+        release(key)
+    }
+
     /// Takes a held container over: its descriptors now belong to the caller.
     public func take(_ key: String) -> HeldContainer? { held.removeValue(forKey: key) }
 
@@ -90,8 +103,16 @@ public final class KeeperClient {
                 throw SpawnError(reason: "StartError", message: "no container keeper: " + error.message)
             }
         }
-        guard send(.spawn(request), fds: [stdoutWrite, stderrWrite, stdoutRead, stderrRead]) else {
-            throw SpawnError(reason: "StartError", message: "the container keeper went away")
+        let message = KeeperMessage.spawn(request)
+        let size = KeeperWire.encode(message).count
+        guard size <= KeeperClient.largestSpawn else {
+            // A packet the socket cannot carry: this container's failure, not the keeper's.
+            throw SpawnError(reason: "StartError", message: "the container's command and environment take \(size) bytes; "
+                             + "at most \(KeeperClient.largestSpawn) can be handed to the container keeper")
+        }
+        guard send(message, fds: [stdoutWrite, stderrWrite, stdoutRead, stderrRead]) else {
+            throw SpawnError(reason: "StartError", message: fd < 0 ? "the container keeper went away"
+                             : "the container keeper does not take requests (its socket is full)")
         }
         // Bounded: at most a few hundred unrelated messages, each waited for at most the timeout.
         for _ in 0..<1024 {
@@ -108,8 +129,9 @@ public final class KeeperClient {
                 scheduleDeferred()
             }
         }
-        lost()
-        throw SpawnError(reason: "StartError", message: "the container keeper did not answer")
+        // Not a lost keeper (its containers are fine): this start failed, and is retried
+        // with back-off like any failed start.
+        throw SpawnError(reason: "StartError", message: "the container keeper did not answer within \(KeeperClient.answerTimeoutMilliseconds) ms")
     }
 
     /// Calls `handler` once when the container's main process exits (at once, on a later
@@ -155,7 +177,17 @@ public final class KeeperClient {
         }
         fd = socket
         guard send(.hello(version: KeeperWire.version), fds: []) else { throw closing("cannot send to the keeper") }
-        guard let (welcome, _) = receiveOne(), case .welcome(let version, let pid, let count) = welcome else {
+        // The keeper sends nothing before `welcome`; anything else first is skipped.
+        var welcome: KeeperMessage? = nil
+        for _ in 0..<64 {
+            guard let (message, fds) = receiveOne() else { break }
+            for descriptor in fds { _ = close(descriptor) }
+            if case .welcome = message {
+                welcome = message
+                break
+            }
+        }
+        guard case .welcome(let version, let pid, let count)? = welcome, count >= 0 else {
             throw closing("the keeper did not answer")
         }
         guard version == KeeperWire.version else {
@@ -179,7 +211,7 @@ public final class KeeperClient {
         return KeeperError(message: message)
     }
 
-    /// Starts a keeper in its own session; it outlives the agent.
+    /// Starts a keeper in a session of its own; it outlives the agent.
     private func start(_ command: [String]) throws(KeeperError) {
         guard let path = command.first else { throw KeeperError(message: "no keeper command") }
         let argv = CStringArray(command)
@@ -198,7 +230,7 @@ public final class KeeperClient {
         if log < 0 { log = kinglet_open("/dev/null", O_WRONLY | O_CLOEXEC, 0) }
         defer { if log >= 0 { _ = close(log) } }
         var pid: Int32 = 0
-        let error = kinglet_spawn(path, argv.pointers, envp.pointers, nil, log, log, &pid)
+        let error = kinglet_spawn_detached(path, argv.pointers, envp.pointers, log, &pid)
         if error != 0 {
             throw KeeperError(message: "cannot start the keeper " + path + ": " + String(cString: kinglet_strerror(error)))
         }
@@ -217,7 +249,7 @@ public final class KeeperClient {
     private func readAvailable() {
         for _ in 0..<64 {
             guard fd >= 0 else { return }
-            guard let (message, fds) = receiveOne(nonBlocking: true) else { return }
+            guard let (message, fds) = receiveOne() else { return }
             deliver(message, fds: fds)
         }
     }
@@ -238,9 +270,10 @@ public final class KeeperClient {
         if let handler = exitHandlers.removeValue(forKey: key) { handler(exit) } else { earlyExits[key] = exit }
     }
 
-    /// One message, or nil when none is there (non-blocking), the keeper closed, or it
-    /// failed (the connection is then lost).
-    private func receiveOne(nonBlocking: Bool = false) -> (KeeperMessage, [Int32])? {
+    /// One message, or nil when none is there (or the wait timed out), the keeper closed,
+    /// or the socket failed (the connection is then lost). An unreadable message comes back
+    /// as an empty `release`, which nothing acts on.
+    private func receiveOne() -> (KeeperMessage, [Int32])? {
         var fds: [Int32] = [-1, -1, -1, -1]
         var count: Int32 = 0
         let socket = fd
@@ -249,7 +282,7 @@ public final class KeeperClient {
         }
         if length < 0 {
             let error = kinglet_errno()
-            if nonBlocking && (error == EAGAIN || error == EINTR) { return nil }
+            if error == EAGAIN || error == EINTR || error == EMSGSIZE { return nil }
             lost()
             return nil
         }
@@ -261,9 +294,9 @@ public final class KeeperClient {
         do throws(KeeperWireError) {
             return (try KeeperWire.decode(Array(buffer[0..<length])), received)
         } catch {
+            // Same version, unreadable message: skipped (the connection itself is fine).
             for descriptor in received { _ = close(descriptor) }
-            lost()
-            return nil
+            return (.release(key: ""), [])
         }
     }
 
@@ -271,17 +304,22 @@ public final class KeeperClient {
         guard fd >= 0 else { return false }
         let bytes = KeeperWire.encode(message)
         let socket = fd
-        // Messages are small and the keeper reads at once: a full socket means it is stuck.
-        for _ in 0..<100 {
+        // Messages are small and the keeper reads at once: a socket still full after 100 ms
+        // means it is busy or stuck; this message fails, the connection stays.
+        for _ in 0..<20 {
             let sent = bytes.withUnsafeBufferPointer { buffer in
                 kinglet_keeper_send(socket, buffer.baseAddress, buffer.count, fds, Int32(fds.count))
             }
             if sent >= 0 { return true }
             let error = kinglet_errno()
-            if error != EAGAIN && error != EINTR { break }
-            usleep(10_000)
+            if error == EMSGSIZE { return false }
+            if error != EAGAIN && error != EINTR {
+                // EPIPE, ECONNRESET: the keeper is gone.
+                lost()
+                return false
+            }
+            usleep(5_000)
         }
-        lost()
         return false
     }
 

@@ -20,6 +20,12 @@ struct KeeperLabel: Equatable {
     /// For a record whose label this agent cannot read.
     static let unknown = KeeperLabel(specHash: 0, startedAt: 0, graceSeconds: 30, logPath: "/dev/null", limits: "")
 
+    /// Log limits for a held container being stopped: its log's, or none at all for
+    /// /dev/null (never rotated: a rename there would replace the device).
+    var stoppingLogLimits: LogLimits {
+        logPath.isEmpty || logPath == "/dev/null" ? LogLimits(maxBytesPerFile: Int64.max, maxFiles: 1) : LogLimits()
+    }
+
     /// How long a held container no pod adopted gets after SIGTERM.
     var gracePeriod: Duration { .seconds(graceSeconds) }
 

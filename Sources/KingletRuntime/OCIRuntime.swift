@@ -454,7 +454,8 @@ public final class OCIRuntime: ContainerRuntime {
         let key = OCIRuntime.keeperKey(name)
         guard let keeper, let options = launch.oci, containers[id] == nil, let held = keeper.held[key],
               let label = KeeperLabel(held.kept.label), label.specHash == launch.podSpecHash,
-              held.kept.exit != nil || kinglet_process_start_ticks(held.kept.pid) == held.kept.startTicks,
+              held.kept.exit != nil
+                || (held.kept.startTicks != 0 && kinglet_process_start_ticks(held.kept.pid) == held.kept.startTicks),
               let container = takeHeld(key, launch: launch, options: options, label: label) else { return nil }
         containers[id] = container
         guard watchAdopted(container, held.kept) else { return nil }
@@ -532,9 +533,13 @@ public final class OCIRuntime: ContainerRuntime {
         let name = String(key.dropFirst(4))
         let label = KeeperLabel(held.kept.label) ?? KeeperLabel.unknown
         let launch = ContainerLaunch(podUID: name, containerName: name, executable: "",
-                                     logPath: label.logPath.isEmpty ? "/dev/null" : label.logPath)
+                                     logPath: label.logPath.isEmpty ? "/dev/null" : label.logPath,
+                                     logLimits: label.stoppingLogLimits)
         let options = OCILaunchOptions(imageRootfs: "")
-        guard let container = takeHeld(key, launch: launch, options: options, label: label) else { return }
+        guard let container = takeHeld(key, launch: launch, options: options, label: label) else {
+            // Could not watch it (it was killed): clear its bundle; a waiting start follows.
+            return cleanUp(name: name, bundle: configuration.bundles + "/" + name, deleteFromRuntime: true)
+        }
         container.orphaned = true
         orphans[name] = container
         guard watchAdopted(container, held.kept) else { return }
@@ -546,9 +551,21 @@ public final class OCIRuntime: ContainerRuntime {
     /// The keeper is gone: its containers' exits will not come. Each is ended (runc
     /// delete --force) and reported as killed, so its pod restarts it by its policy.
     public func keeperLost() {
-        for container in Array(containers.values) where container.phase == .running || container.phase == .starting {
-            _ = kill(container.initPid, SIGKILL)
-            initExited(container, ChildExit(pid: container.initPid, status: .killed(signal: SIGKILL, coreDumped: false)))
+        let killed = ChildExit(pid: 0, status: .killed(signal: SIGKILL, coreDumped: false))
+        for container in Array(containers.values) + Array(orphans.values) {
+            switch container.phase {
+            case .running, .starting:
+                if container.initPid > 1 { _ = kill(container.initPid, SIGKILL) }
+                initExited(container, ChildExit(pid: container.initPid, status: killed.status))
+            case .creating:
+                // `runc create` was the keeper's child: its exit will not come either.
+                if let timer = container.timer { loop.cancel(timer) }
+                container.timer = nil
+                if container.createPid > 1 { _ = kinglet_kill_group(container.createPid, SIGKILL) }
+                abort(container, "StartError", "the container keeper went away while " + runtimeName + " create ran")
+            default:
+                break
+            }
         }
     }
 
@@ -618,8 +635,6 @@ public final class OCIRuntime: ContainerRuntime {
     private func cleanUp(name: String, bundle: String, deleteFromRuntime: Bool) {
         // Marked at once, so a start of the same container from now on waits for it.
         cleanups.insert(name)
-        // Its exit has been handled: the keeper may forget it.
-        keeper?.release(OCIRuntime.keeperKey(name))
         loop.schedule(after: .zero) { self.removeBundle(name: name, bundle: bundle, deleteFromRuntime: deleteFromRuntime) }
     }
 
@@ -667,6 +682,9 @@ public final class OCIRuntime: ContainerRuntime {
 
     private func cleanedUp(_ name: String) {
         cleanups.remove(name)
+        // Its exit has been handled and its bundle removed: the keeper may forget it (until
+        // then a killed agent's successor finds it held, and removes the bundle itself).
+        keeper?.release(OCIRuntime.keeperKey(name))
         guard let next = waiting.removeValue(forKey: name) else { return }
         if containers[next.id] === next { prepare(next) }
     }

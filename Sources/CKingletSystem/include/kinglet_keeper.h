@@ -33,9 +33,11 @@ ssize_t kinglet_keeper_receive(int fd, uint8_t *bytes, size_t capacity, int *fds
 /// /proc/<pid>/stat): with the pid, it names one process for as long as the system runs.
 /// Returns 0 when the process does not exist.
 uint64_t kinglet_process_start_ticks(pid_t pid);
-/// setsid(): the keeper leaves the agent's session and process group (a Ctrl-C in the
-/// agent's terminal must not reach it). Returns the new session id or -1 with errno.
-pid_t kinglet_keeper_new_session(void);
+/// Starts the keeper in a session of its own (POSIX_SPAWN_SETSID; its own process group
+/// where the C library lacks it), so that neither a Ctrl-C nor a hang-up of the agent's
+/// terminal reaches it: stdin /dev/null, stdout and stderr `log_fd`, clean signal state.
+/// Returns 0 or an errno value.
+int kinglet_spawn_detached(const char *path, char *const argv[], char *const envp[], int log_fd, pid_t *pid);
 /// fcntl(F_DUPFD_CLOEXEC): a close-on-exec copy of `fd`, or -1 with errno.
 int kinglet_dup_cloexec(int fd);
 /// poll(fd, POLLIN, timeout_ms): 1 when readable (or hung up), 0 on time-out, -1 with errno.
@@ -43,7 +45,8 @@ int kinglet_keeper_wait_readable(int fd, int timeout_ms);
 /// readlink(/proc/self/exe): the running binary, for starting a keeper. Returns 0, or -1
 /// with errno.
 int kinglet_self_executable(char *buffer, size_t capacity);
-/// Raises RLIMIT_NOFILE's soft limit to its hard limit (two descriptors per container).
+/// Raises RLIMIT_NOFILE's soft limit to 8192, or its hard limit when lower (two descriptors
+/// per container; the containers inherit it).
 void kinglet_keeper_raise_descriptor_limit(void);
 
 #endif

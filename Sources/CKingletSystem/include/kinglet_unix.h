@@ -13,5 +13,8 @@ int kinglet_unix_accept(int listener);
 /// A blocking connection to `path`, with send and receive timeouts of `timeout_ms`.
 /// Returns the fd or -1 with errno.
 int kinglet_unix_connect(const char *path, int timeout_ms);
+/// The same two for another socket type (SOCK_SEQPACKET for the container keeper).
+int kinglet_unix_listen_typed(const char *path, unsigned int mode, int type);
+int kinglet_unix_connect_typed(const char *path, int timeout_ms, int type);
 
 #endif
