@@ -194,6 +194,34 @@ import Testing
         }
     }
 
+    /// kill -9 of the keeper while the agent runs: its containers lost their parent, so
+    /// the agent ends them and their pods start them again through a new keeper.
+    @Test func aKilledKeeperIsReplacedAndItsContainersStartAgainByTheirPolicy() throws {
+        let board = try TemporaryBoard(node: "kk")
+        defer { board.remove() }
+        try board.write(manifest: "long.yaml", ContainerKeeperTests.manifests[0].1)
+        let client = AgentStatusClient(socket: board.socket)
+        let agent = AgentProcess(["run", "--config", board.configPath])
+        try agent.start()
+        defer { if agent.process.isRunning { kill(agent.process.processIdentifier, SIGKILL); agent.process.waitUntilExit() } }
+        let before = client.waitFor(within: 30) { PodJSON.ready($0["long-kk"], "main") }
+        let pid = try #require(PodJSON.pid(before?["long-kk"], "main"))
+        let keeper = try #require(board.keeperPID)
+
+        kill(keeper, SIGKILL)
+        let after = client.waitFor(within: 40) { pods in
+            PodJSON.ready(pods["long-kk"], "main") && PodJSON.pid(pods["long-kk"], "main") != pid
+        }
+        #expect(PodJSON.restarts(after?["long-kk"], "main") == 1, "\(String(describing: after?["long-kk"]))")
+        for _ in 0..<50 where ContainerKeeperTests.isAlive(pid) { usleep(100_000) }
+        #expect(!ContainerKeeperTests.isAlive(pid), "the orphaned container was ended")
+        let replacement = try #require(board.keeperPID)
+        #expect(replacement != keeper && ContainerKeeperTests.isAlive(replacement))
+        #expect(agent.waitForError(containing: "the container keeper went away", within: 5))
+        kill(agent.process.processIdentifier, SIGTERM)
+        #expect(agent.finish(within: 30)?.status == 0)
+    }
+
     @Test func theKeeperRefusesASecondKeeperAndExitsWhenIdle() throws {
         let board = try TemporaryBoard(node: "kq")
         defer { board.remove() }
