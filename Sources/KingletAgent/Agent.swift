@@ -633,7 +633,7 @@ extension Agent {
         let credentialsFile = config.images.credentialsFile
         puller.boardCredentials = { ImageCommands.credentials(credentialsFile) }
         puller.log = { log.info($0) }
-        let images = AgentImages(puller: puller, wallClock: wallClock)
+        let images = AgentImages(puller: puller, wallClock: wallClock, stateFolder: stateFolder)
         images.log = { log.warning($0) }
         log.info("OCI runtime \(runtime); images in \(config.paths.images) for \(board.platform.description)")
         return (oci, images)

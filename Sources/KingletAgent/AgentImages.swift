@@ -1,6 +1,7 @@
 import KingletCore
 import KingletDocument
 import KingletImages
+import KingletLink
 import KingletPodManager
 import KingletRuntime
 
@@ -11,15 +12,22 @@ final class AgentImages: ContainerImages {
     let puller: ImagePuller
     private var configs: [ImageDigest: PreparedImage] = [:]
     private let wallClock: () -> Int64
+    /// Where the link keeps each relay pod's pull credentials (`PodVolumeFiles`).
+    private let stateFolder: String
     var log: (String) -> Void = { _ in }
 
-    init(puller: ImagePuller, wallClock: @escaping () -> Int64) {
+    init(puller: ImagePuller, wallClock: @escaping () -> Int64, stateFolder: String) {
         self.puller = puller
         self.wallClock = wallClock
+        self.stateFolder = stateFolder
     }
 
-    func prepare(image: String, pullPolicy: String) -> ImagePreparation {
-        switch puller.availability(of: image, policy: ImagePullPolicy(rawValue: pullPolicy)) {
+    func prepare(image: String, pullPolicy: String, podUID: String) -> ImagePreparation {
+        // The pod's pull secrets, over the board's credentials file for the registries they
+        // name, as the kubelet prefers them. Read from the state folder, so a pod restored
+        // from the cache after a restart while offline still has them.
+        let secrets = ImageCommands.credentials(PodVolumeFiles.pullCredentialsPath(stateFolder: stateFolder, uid: podUID))
+        switch puller.availability(of: image, policy: ImagePullPolicy(rawValue: pullPolicy), secrets: secrets) {
         case .pulling:
             return .pulling
         case .waiting(let reason, let message):

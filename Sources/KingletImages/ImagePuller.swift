@@ -49,6 +49,10 @@ public final class ImagePuller {
         var message: String
         var at: Instant
         var backOff: Duration
+        /// The pod's credentials the pull had. A pod that brings other credentials pulls at
+        /// once instead of waiting out a back-off earned without them (the kubelet keeps a
+        /// back-off per pod and image, so one pod's failure does not hold another back).
+        var secrets: RegistryCredentialStore
     }
 
     private var pulls: [String: ImagePull] = [:]
@@ -57,7 +61,8 @@ public final class ImagePuller {
     /// board's link is better spent on one image at a time).
     private var queued: [(key: String, reference: ImageReference, image: String, secrets: RegistryCredentialStore,
                           local: StoredImage?)] = []
-    private var failures: [String: Failure] = [:]
+    /// Image key -> the latest failure under each set of pod credentials that failed.
+    private var failures: [String: [Failure]] = [:]
     /// References pulled under policy Always since the agent started (pulled once per start,
     /// not at every container restart).
     private var pulledThisRun: Set<String> = []
@@ -99,7 +104,7 @@ public final class ImagePuller {
             if let stored, pulledThisRun.contains(key) { return .ready(stored) }
         }
         if pulls[key] != nil || queued.contains(where: { $0.key == key }) { return .pulling }
-        if let failure = failures[key] {
+        if let failure = failures[key]?.first(where: { $0.secrets == secrets }) {
             if loop.now < failure.at.advanced(by: failure.backOff) {
                 let justFailed = loop.now < failure.at.advanced(by: .seconds(1))
                 return justFailed ? .waiting(reason: "ErrImagePull", message: failure.message)
@@ -161,10 +166,14 @@ public final class ImagePuller {
                 let took = self.loop.now.since(began).milliseconds
                 self.log("pulled image \"\(image)\" (\(stored.manifest.description), \(stored.size.description) bytes) in \(took.description) ms")
             case .failure(let error):
-                let previous = self.failures[key]?.backOff
-                let backOff = previous.map { min($0 * 2, self.maximumBackOff) } ?? self.initialBackOff
+                var failures = self.failures[key] ?? []
+                var backOff = self.initialBackOff
+                if let previous = failures.firstIndex(where: { $0.secrets == secrets }) {
+                    backOff = min(failures.remove(at: previous).backOff * 2, self.maximumBackOff)
+                }
                 let message = "Failed to pull image \"\(image)\": \(error.message)"
-                self.failures[key] = Failure(message: message, at: self.loop.now, backOff: backOff)
+                failures.append(Failure(message: message, at: self.loop.now, backOff: backOff, secrets: secrets))
+                self.failures[key] = failures
                 self.log(message + "; next try in \(backOff.milliseconds / 1000) s")
                 // Tell the waiting containers when ErrImagePull becomes ImagePullBackOff, and
                 // when the back-off ends.

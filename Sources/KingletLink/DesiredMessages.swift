@@ -12,13 +12,30 @@ public struct DesiredPodMessage: Equatable {
     public var podJSON: [UInt8]
     /// configMap/secret volume contents: volume name -> files.
     public var files: [VolumeFiles]
+    /// The registry credentials of the pod's imagePullSecrets, one per registry.
+    public var pullCredentials: [PullCredential]
 
-    public init(uid: String, specHash: UInt64, pod: Pod, podJSON: [UInt8], files: [VolumeFiles] = []) {
+    public init(uid: String, specHash: UInt64, pod: Pod, podJSON: [UInt8], files: [VolumeFiles] = [],
+                pullCredentials: [PullCredential] = []) {
         self.uid = uid
         self.specHash = specHash
         self.pod = pod
         self.podJSON = podJSON
         self.files = files
+        self.pullCredentials = pullCredentials
+    }
+}
+
+/// One registry's credentials from a pod's pull secrets (`pullCredentials` in
+/// docs/protocol.md): a registry host as image references name it, and `auth`, the base64
+/// of `user:password` (checked, kept as sent).
+public struct PullCredential: Equatable {
+    public var registry: String
+    public var auth: String
+
+    public init(registry: String, auth: String) {
+        self.registry = registry
+        self.auth = auth
     }
 }
 
@@ -94,8 +111,44 @@ public enum DesiredMessages {
                     files.append(VolumeFiles(volume: member.key, files: entries))
                 }
             }
-            return .success(DesiredPodMessage(uid: uid, specHash: hash, pod: pod, podJSON: writer.bytes, files: files))
+            var pullCredentials: [PullCredential] = []
+            if let credentials = try object.object("pullCredentials") {
+                switch try Self.pullCredentials(credentials) {
+                case .success(let decoded): pullCredentials = decoded
+                case .failure(let rejection): return .failure(rejection)
+                }
+            }
+            return .success(DesiredPodMessage(uid: uid, specHash: hash, pod: pod, podJSON: writer.bytes, files: files,
+                                              pullCredentials: pullCredentials))
         }
+    }
+
+    /// `pullCredentials`: registry host -> `{"auth": base64 of user:password}`.
+    static func pullCredentials(_ object: ObjectReader) throws(DocumentError) -> Result<[PullCredential], PayloadRejection> {
+        var credentials: [PullCredential] = []
+        for member in object.members {
+            if let problem = registryProblem(member.key) { return .failure(PayloadRejection(.invalid, "pullCredentials: " + problem)) }
+            let entry = try FieldReader(member.node, path: "pullCredentials." + member.key).object()
+            let auth = try entry.requiredString("auth")
+            // Never quoted in a reason: it is a password.
+            guard let decoded = Base64.decode(auth), decoded.contains(UInt8(ascii: ":")) else {
+                return .failure(PayloadRejection(.invalid, "pullCredentials.\(member.key).auth is not base64 of user:password"))
+            }
+            credentials.append(PullCredential(registry: member.key, auth: auth))
+        }
+        return .success(credentials)
+    }
+
+    /// A registry as an image reference names it: a host (a name, an IPv4 address or a
+    /// bracketed IPv6 one) with an optional port, 1 to 255 bytes; no scheme, path or space.
+    static func registryProblem(_ registry: String) -> String? {
+        if registry.isEmpty || registry.utf8.count > 255 { return "a registry must be 1 to 255 bytes" }
+        for byte in registry.utf8 {
+            let ok = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || ".-_:[]".utf8.contains(byte)
+            if !ok { return "registry '\(registry)' is not a host with an optional port" }
+        }
+        return nil
     }
 
     /// A message kept under its uid (a pod, a device): the envelope read, its `uid` checked

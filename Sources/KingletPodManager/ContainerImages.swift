@@ -40,7 +40,9 @@ public enum ImagePreparation: Equatable, Sendable {
 /// exec runtime. When an answer may have changed, the owner calls
 /// `PodManager.imagesChanged()`.
 public protocol ContainerImages: AnyObject {
-    func prepare(image: String, pullPolicy: String) -> ImagePreparation
+    /// `podUID` names the pod that wants the image: a pull started for it offers the
+    /// registry the pod's own pull credentials (its imagePullSecrets) first.
+    func prepare(image: String, pullPolicy: String, podUID: String) -> ImagePreparation
 }
 
 extension LaunchPlanner {

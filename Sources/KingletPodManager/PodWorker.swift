@@ -159,7 +159,7 @@ final class PodWorker {
     private func plannedLaunch(_ track: ContainerTrack) -> ContainerLaunch? {
         var prepared: PreparedImage? = nil
         if let images = context.images, LaunchPlanner.isRegistryImage(track.spec.image) {
-            guard case .ready(let image) = images.prepare(image: track.spec.image, pullPolicy: "Never") else { return nil }
+            guard case .ready(let image) = images.prepare(image: track.spec.image, pullPolicy: "Never", podUID: uid) else { return nil }
             prepared = image
         }
         do throws(LaunchError) {
@@ -255,7 +255,7 @@ final class PodWorker {
         track.waitingForImage = false
         var prepared: PreparedImage? = nil
         if let images = context.images, LaunchPlanner.isRegistryImage(track.spec.image) {
-            switch images.prepare(image: track.spec.image, pullPolicy: track.spec.imagePullPolicy) {
+            switch images.prepare(image: track.spec.image, pullPolicy: track.spec.imagePullPolicy, podUID: uid) {
             case .ready(let image):
                 prepared = image
             case .pulling:

@@ -7,6 +7,8 @@ public struct DesiredPod: Sendable, Equatable {
     public var specHash: String
     /// The compact JSON message, keys sorted: the same pod always gives the same bytes.
     public var payload: [UInt8]
+    /// Pod-level warning Events about pull secrets it was sent without (missing or unusable).
+    public var warnings: [DerivedEvent] = []
 }
 
 /// Why a pod cannot be sent yet: a missing non-optional ConfigMap, Secret or key. The
@@ -31,7 +33,7 @@ public struct ConfigSources: Sendable {
 
 /// Turns an API Pod into the agent's desired message (docs/protocol.md, "desired/pods"):
 /// every API reference resolved, scheduling-only fields dropped, files for configMap and
-/// secret volumes, and the spec hash.
+/// secret volumes, the registry credentials of its pull secrets, and the spec hash.
 public enum DesiredPodBuilder {
     /// Spec fields that only the scheduler and the API use. They are left out so that,
     /// e.g., the relay adding tolerations to a running pod does not change its hash.
@@ -57,15 +59,20 @@ public enum DesiredPodBuilder {
                 "name": .string(pod.name ?? ""), "namespace": .string(namespace), "uid": .string(uid),
                 "labels": pod[path: "metadata", "labels"] ?? [:], "annotations": pod[path: "metadata", "annotations"] ?? [:],
             ]
+            let pull = PullSecrets.resolve(PullSecrets.names(in: spec)) { resolver.object(.secret, $0) }
             let specValue = JSONValue.object(spec)
-            let hashed: JSONValue = ["pod": ["spec": specValue], "files": files]
+            var hashed: JSONValue = ["pod": ["spec": specValue], "files": files]
+            // Only when there are some: a pod without pull credentials keeps the hash and
+            // bytes it had before the field existed (a relay upgrade restarts nothing).
+            if !pull.credentials.isEmpty { hashed["pullCredentials"] = .object(pull.credentials) }
             let hash = FNV1a64.hex(FNV1a64.hash(hashed.compactBytes))
-            let message: JSONValue = [
+            var message: JSONValue = [
                 "v": 1, "uid": .string(uid), "specHash": .string(hash),
                 "pod": ["apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": specValue],
                 "files": files,
             ]
-            return .success(DesiredPod(uid: uid, specHash: hash, payload: message.compactBytes))
+            if !pull.credentials.isEmpty { message["pullCredentials"] = .object(pull.credentials) }
+            return .success(DesiredPod(uid: uid, specHash: hash, payload: message.compactBytes, warnings: pull.warnings))
         } catch let problem as ConfigProblem {
             return .failure(problem)
         } catch {
@@ -73,12 +80,13 @@ public enum DesiredPodBuilder {
         }
     }
 
-    /// The names of the ConfigMaps and Secrets a pod refers to (to know which pods a
-    /// ConfigMap or Secret change concerns).
+    /// The names of the ConfigMaps and Secrets a pod refers to, pull secrets included (to
+    /// know which pods a ConfigMap or Secret change concerns).
     public static func references(of pod: JSONValue) -> (configMaps: Set<String>, secrets: Set<String>) {
         var configMaps: Set<String> = []
         var secrets: Set<String> = []
         let spec = pod["spec"] ?? .null
+        secrets.formUnion(PullSecrets.names(in: spec.objectValue ?? [:]))
         for key in ["initContainers", "containers"] {
             for container in spec[key]?.arrayValue ?? [] {
                 for entry in container["envFrom"]?.arrayValue ?? [] {

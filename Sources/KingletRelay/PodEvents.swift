@@ -6,7 +6,7 @@ public struct DerivedEvent: Sendable, Equatable {
     public var message: String
     /// "Normal" or "Warning".
     public var type: String
-    /// The container it concerns (its fieldPath is `spec.containers{name}`).
+    /// The container it concerns (its fieldPath is `spec.containers{name}`); "" for the pod.
     public var container: String
 
     public init(reason: String, message: String, type: String, container: String) {
@@ -95,13 +95,15 @@ public struct EventBook: Sendable {
         var entry = entries[uid]?[identity] ?? Entry(name: name, count: 0, firstTimestamp: now)
         entry.count += 1
         entries[uid, default: [:]][identity] = entry
+        var involvedObject: JSONValue = [
+            "apiVersion": "v1", "kind": "Pod", "name": .string(podName), "namespace": .string(namespace), "uid": .string(uid),
+        ]
+        // An event about the pod as a whole (its pull secrets) names no container.
+        if !event.container.isEmpty { involvedObject["fieldPath"] = .string("spec.containers{\(event.container)}") }
         let object: JSONValue = [
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["name": .string(name), "namespace": .string(namespace)],
-            "involvedObject": [
-                "apiVersion": "v1", "kind": "Pod", "name": .string(podName), "namespace": .string(namespace),
-                "uid": .string(uid), "fieldPath": .string("spec.containers{\(event.container)}"),
-            ],
+            "involvedObject": involvedObject,
             "reason": .string(event.reason), "message": .string(event.message), "type": .string(event.type),
             "source": ["component": "kubelet", "host": .string(node)],
             "reportingComponent": "kinglet-relay", "reportingInstance": .string(replicaID),

@@ -16,6 +16,7 @@ extension RelayController {
             if let uid = pod.uid {
                 toleratedPods.remove(uid)
                 configProblems.removeValue(forKey: uid)
+                pullSecretWarnings.removeValue(forKey: uid)
                 eventBook.forget(uid: uid)
             }
             if let node = Self.nodeName(pod) { markDirty(node) }
@@ -97,6 +98,7 @@ extension RelayController {
                     board.desiredPods[uid] = desired.payload
                 }
                 configProblems.removeValue(forKey: uid)
+                warnAboutPullSecrets(desired.warnings, pod: pod, node: node)
             case .failure(let problem):
                 // A pod already running keeps its last desired message: the kubelet does not
                 // stop a running container because its ConfigMap went away.
@@ -133,6 +135,15 @@ extension RelayController {
         writes.submit("podstatus/\(uid)") {
             _ = try await client.patch(.pods, namespace: namespace, name: name, subresource: "status", type: .merge, ["status": status])
         }
+    }
+
+    /// The kubelet warns at every pull attempt; the relay, which sends the pod once, warns
+    /// when what is wrong with its pull secrets changes.
+    func warnAboutPullSecrets(_ warnings: [DerivedEvent], pod: JSONValue, node: String) {
+        guard let uid = pod.uid, (pullSecretWarnings[uid] ?? []) != warnings else { return }
+        pullSecretWarnings[uid] = warnings.isEmpty ? nil : warnings
+        for warning in warnings { logger.warning("pod \(pod.storeKey): \(warning.message)") }
+        record(warnings, pod: pod, node: node)
     }
 
     // MARK: Status from the agent

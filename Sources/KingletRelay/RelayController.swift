@@ -74,6 +74,8 @@ public actor RelayController {
     var creatingNodes: Set<String> = []
     var toleratedPods: Set<String> = []
     var configProblems: [String: String] = [:]
+    /// pod uid -> the pull-secret warnings last recorded for it.
+    var pullSecretWarnings: [String: [DerivedEvent]] = [:]
     var deviceProblems: [String: String] = [:]
     var deviceStatusWrittenAt: [String: Date] = [:]
     var deviceStatusDue: Set<String> = []

@@ -81,8 +81,9 @@ final class CloudStack {
                         logPath: log)
     }
 
-    /// A board config for `node`, with a certificate of its own (CN = node name).
-    func board(node: String) throws -> TemporaryBoard {
+    /// A board config for `node`, with a certificate of its own (CN = node name), and
+    /// `extraConfig` (top-level sections other than `cloud:`).
+    func board(node: String, extraConfig: String = "") throws -> TemporaryBoard {
         let identity = try ca.client(commonName: node)
         return try TemporaryBoard(node: node, extraConfig: """
             cloud:
@@ -90,6 +91,7 @@ final class CloudStack {
               caFile: \(ca.certificate)
               certFile: \(identity.certificate)
               keyFile: \(identity.key)
+            \(extraConfig)
             """)
     }
 

@@ -126,6 +126,49 @@ import Testing
         #expect(board.puller.availability(of: image, policy: nil) == .pulling)
     }
 
+    @Test(.enabled(if: ImagePullTests.peersInstalled, Comment(rawValue: ImagePullTests.skipReason)))
+    func aPodsPullSecretsGoFirstAndAFailureWithoutThemDoesNotHoldThemBack() throws {
+        let user = KingletTestPeers.RegistryCredentials(username: "pod-user", password: "pod-password")
+        let registry = try RegistryPeer.start(label: "puller-secrets", auth: .basic(user))
+        defer { registry.stop() }
+        let images = try TestImages(label: "puller-secrets")
+        defer { images.remove() }
+        let pushed = try images.push(try images.busybox(tag: "1"), to: registry, repository: "kinglet/private", tag: "1")
+        let folder = ImagesScratchFolder()
+        defer { folder.remove() }
+        let board = try Board(store: try ImageStore(root: folder.path))
+        // The board's credentials file names the registry with a stale password.
+        board.puller.boardCredentials = {
+            var store = RegistryCredentialStore()
+            store.add(registry: registry.host, KingletImages.RegistryCredentials(username: "pod-user", password: "stale"))
+            return store
+        }
+        let image = pushed.reference
+
+        // Without the pod's secrets: refused, then the back-off.
+        #expect(board.puller.availability(of: image, policy: nil) == .pulling)
+        try board.run { board.puller.pullsInProgress == 0 }
+        guard case .waiting(let reason, let message) = board.puller.availability(of: image, policy: nil) else {
+            Issue.record("a pull with the stale password succeeded")
+            return
+        }
+        #expect(reason == "ErrImagePull")
+        #expect(message.contains("pull access denied") && message.contains("the registry refused the credentials"), "\(message)")
+
+        // A pod with its own secret for the registry pulls at once, and its credentials win.
+        var secrets = RegistryCredentialStore()
+        secrets.add(registry: "http://" + registry.host + "/", KingletImages.RegistryCredentials(username: "pod-user", password: "pod-password"))
+        #expect(board.puller.availability(of: image, policy: nil, secrets: secrets) == .pulling)
+        try board.run { board.puller.pullsInProgress == 0 }
+        guard case .ready(let stored) = board.puller.availability(of: image, policy: .ifNotPresent, secrets: secrets) else {
+            Issue.record("not pulled with the pod's secret: \(board.puller.availability(of: image, policy: .ifNotPresent, secrets: secrets))")
+            return
+        }
+        #expect(stored.manifest.description == pushed.digest)
+        // Once stored, the image is there for every pod, as on a kubelet's node.
+        #expect(board.puller.availability(of: image, policy: .ifNotPresent) == .ready(stored))
+    }
+
     @Test func anInvalidNameWaitsWithTheKubeletsReason() throws {
         let folder = ImagesScratchFolder()
         defer { folder.remove() }

@@ -30,6 +30,41 @@ import Testing
         #expect(again.objectMember("metadata")?.node.objectMember("name")?.node.value == .string("web"))
     }
 
+    @Test func pullCredentialsDecodeAndBadOnesAreRejectedNamingTheField() throws {
+        let good = #"{"registry.local:5000":{"auth":"dTpw"},"[::1]:5000":{"auth":"YTpiOmM="},"docker.io":{"auth":"dTo="}}"#
+        let message = try podResult(Fixtures.podJSON(uid: "u1", pullCredentials: good)).get()
+        #expect(message.pullCredentials == [PullCredential(registry: "registry.local:5000", auth: "dTpw"),
+                                            PullCredential(registry: "[::1]:5000", auth: "YTpiOmM="),
+                                            PullCredential(registry: "docker.io", auth: "dTo=")])
+        #expect(try podResult(Fixtures.podJSON(uid: "u1")).get().pullCredentials.isEmpty)
+
+        func rejection(_ credentials: String) -> PayloadRejection? {
+            if case .failure(let rejection) = podResult(Fixtures.podJSON(uid: "u1", pullCredentials: credentials)) { return rejection }
+            return nil
+        }
+        let cases: [(String, PayloadProblem, String)] = [
+            (#"["registry.local"]"#, .invalid, "pullCredentials"),
+            (#""dTpw""#, .invalid, "pullCredentials"),
+            (#"{"registry.local":"dTpw"}"#, .invalid, "pullCredentials.registry.local"),
+            (#"{"registry.local":{}}"#, .missingField, "pullCredentials.registry.local.auth"),
+            (#"{"registry.local":{"auth":7}}"#, .invalid, "pullCredentials.registry.local.auth"),
+            (#"{"registry.local":{"auth":""}}"#, .invalid, "pullCredentials.registry.local.auth"),
+            (#"{"registry.local":{"auth":"not base64!"}}"#, .invalid, "pullCredentials.registry.local.auth is not base64 of user:password"),
+            (#"{"registry.local":{"auth":"bm8gY29sb24="}}"#, .invalid, "pullCredentials.registry.local.auth is not base64 of user:password"),
+            (#"{"https://registry.local/v2/":{"auth":"dTpw"}}"#, .invalid, "pullCredentials: registry"),
+            (#"{"":{"auth":"dTpw"}}"#, .invalid, "pullCredentials: a registry must be"),
+            (#"{"a b":{"auth":"dTpw"}}"#, .invalid, "pullCredentials: registry"),
+            (#"{"r":{"auth":"dTpw"},"r":{"auth":"dTpw"}}"#, .notJSON, "duplicate key"),
+        ]
+        for (credentials, kind, naming) in cases {
+            let rejected = rejection(credentials)
+            #expect(rejected?.problem == kind, "\(credentials): \(String(describing: rejected))")
+            #expect(rejected?.reason.contains(naming) == true, "\(credentials): \(String(describing: rejected))")
+            // The password never reaches the log line.
+            #expect(rejected?.reason.contains("dTpw") != true && rejected?.reason.contains("bm8gY29sb24=") != true)
+        }
+    }
+
     @Test func indexDecodesPodsAndDeleting() throws {
         let index = try DesiredMessages.index(Array(#"{"v":1,"pods":{"a":"00000000000000ff"},"deleting":{"b":30}}"#.utf8)).get()
         #expect(index == DesiredIndex(pods: ["a": 255], deleting: ["b": 30]))
@@ -96,7 +131,8 @@ import Testing
     @Test func fuzzedPayloadsNeverCrashTheReader() {
         var generator = SeededGenerator(seed: 2026)
         let seeds = [
-            Array(Fixtures.podJSON(uid: "u1", files: #"{"config":{"app.conf":"bGlzdGVuIDgwODAK"}}"#).utf8),
+            Array(Fixtures.podJSON(uid: "u1", files: #"{"config":{"app.conf":"bGlzdGVuIDgwODAK"}}"#,
+                                   pullCredentials: #"{"registry.local:5000":{"auth":"dTpw"}}"#).utf8),
             Array(#"{"v":1,"pods":{"u1":"00000000000000aa","u2":"0b"},"deleting":{"u3":30}}"#.utf8),
         ]
         var outcomes: [String: Int] = [:]

@@ -133,6 +133,70 @@ import Testing
         }
     }
 
+    @Test func pullSecretsTravelWithThePodAMissingOneWarnsAndSecretChangesResendIt() async throws {
+        try await RelayHarness.with("pod-pull-secrets") { harness in
+            try harness.startRelay("r1")
+            harness.comeOnline("edge-1")
+            func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+            func dockerConfig(_ password: String) -> JSONValue {
+                .string(base64(#"{"auths":{"registry.local:5000":{"username":"u","password":"\#(password)"}}}"#))
+            }
+            _ = try await harness.kube.create(.secrets, namespace: "default", [
+                "apiVersion": "v1", "kind": "Secret", "metadata": ["name": "regcred", "namespace": "default"],
+                "type": "kubernetes.io/dockerconfigjson", "data": [".dockerconfigjson": dockerConfig("first")],
+            ])
+            var pod = harness.pod("pulls")
+            pod["spec"]?["imagePullSecrets"] = [["name": "later"], ["name": "regcred"]]
+            let uid = try #require(try await harness.kube.create(.pods, namespace: "default", pod).uid)
+            let topic = LinkTopic.desiredPod(node: "edge-1", uid: uid).path
+
+            // "later" does not exist: the pod goes out with regcred's credentials, and a warning.
+            let first = await harness.eventually { await harness.agentMessages.json(topic) }
+            #expect(first?["pullCredentials"] == ["registry.local:5000": ["auth": .string(base64("u:first"))]], "\(harness.relayLogs)")
+            let warning = await harness.eventually { () -> JSONValue? in
+                try await harness.kube.list(.events, namespace: "default").items.first { $0["reason"] == "FailedToRetrieveImagePullSecret" }
+            }
+            #expect(warning?["message"] == "Unable to retrieve some image pull secrets (later); attempting to pull the image may not succeed.")
+            #expect(warning?["type"] == "Warning")
+            #expect(warning?[path: "involvedObject", "uid"]?.stringValue == uid)
+            #expect(warning?[path: "involvedObject", "fieldPath"] == nil)
+
+            // "later" appears (a dockercfg Secret listed first): it wins for the registry, and
+            // the pod is sent again with a new hash.
+            _ = try await harness.kube.create(.secrets, namespace: "default", [
+                "apiVersion": "v1", "kind": "Secret", "metadata": ["name": "later", "namespace": "default"],
+                "type": "kubernetes.io/dockercfg",
+                "data": [".dockercfg": .string(base64(#"{"registry.local:5000":{"auth":"\#(base64("l:ater"))"}}"#))],
+            ])
+            let second = await harness.eventually { () -> JSONValue? in
+                let message = await harness.agentMessages.json(topic)
+                return message?["specHash"] != first?["specHash"] ? message : nil
+            }
+            #expect(second?["pullCredentials"] == ["registry.local:5000": ["auth": .string(base64("l:ater"))]], "\(harness.relayLogs)")
+            let index = await harness.eventually { () -> JSONValue? in
+                let index = await harness.agentMessages.json(LinkTopic.desiredIndex(node: "edge-1").path)
+                return index?[path: "pods", uid] == second?["specHash"] ? index : nil
+            }
+            #expect(index != nil)
+
+            // Deleting the winning secret falls back to regcred; changing regcred then resends too.
+            try await harness.kube.delete(.secrets, namespace: "default", name: "later")
+            let third = await harness.eventually { () -> JSONValue? in
+                let message = await harness.agentMessages.json(topic)
+                return message?[path: "pullCredentials", "registry.local:5000", "auth"] == .string(base64("u:first")) ? message : nil
+            }
+            #expect(third?["specHash"] == first?["specHash"])
+            var changed = try await harness.kube.get(.secrets, namespace: "default", name: "regcred")
+            changed["data"] = [".dockerconfigjson": dockerConfig("second")]
+            _ = try await harness.kube.replace(.secrets, namespace: "default", name: "regcred", changed)
+            let fourth = await harness.eventually { () -> JSONValue? in
+                let message = await harness.agentMessages.json(topic)
+                return message?[path: "pullCredentials", "registry.local:5000", "auth"] == .string(base64("u:second")) ? message : nil
+            }
+            #expect(fourth != nil && fourth?["specHash"] != first?["specHash"], "\(harness.relayLogs)")
+        }
+    }
+
     @Test func podInformerRelistsAfterItsResourceVersionExpiresAndKeepsRelaying() async throws {
         // Bookmarks off and short watches: the pod informer's resourceVersion stays old
         // while ConfigMap writes move etcd on; compaction then makes it expire (410).
