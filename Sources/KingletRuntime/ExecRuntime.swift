@@ -156,10 +156,8 @@ public final class ExecRuntime: ContainerRuntime {
 
     public func adopt(_ launch: ContainerLaunch) -> AdoptedContainer? {
         let id = launch.id
-        guard let keeper, containers[id] == nil, let held = keeper.held[ExecRuntime.keeperKey(id)],
-              let label = KeeperLabel(held.kept.label), label.specHash == launch.podSpecHash,
-              held.kept.exit != nil
-                || (held.kept.startTicks != 0 && kinglet_process_start_ticks(held.kept.pid) == held.kept.startTicks),
+        guard let keeper, containers[id] == nil,
+              let (held, label) = keeper.adoptable(ExecRuntime.keeperKey(id), specHash: launch.podSpecHash),
               let container = takeHeld(held, label: label, launch: launch) else { return nil }
         guard supervise(container) else { return nil }
         if let status = held.kept.exit {
@@ -179,28 +177,16 @@ public final class ExecRuntime: ContainerRuntime {
 
     /// A held container as one of this runtime's, its output going on to its old log.
     private func takeHeld(_ held: HeldContainer, label: KeeperLabel, launch: ContainerLaunch) -> RunningContainer? {
-        guard let keeper, let taken = keeper.take(held.kept.key) else { return nil }
-        let output: ContainerOutput
-        do {
-            let file = try RotatingLogFile(path: label.logPath.isEmpty ? launch.logPath : label.logPath, limits: launch.logLimits)
-            output = ContainerOutput(loop: loop, stdout: taken.stdoutRead, stderr: taken.stderrRead,
-                                     log: CRILogWriter(file: file, lineBufferBytes: launch.logLimits.lineBufferBytes),
-                                     lineBufferBytes: launch.logLimits.lineBufferBytes)
-        } catch {
-            _ = close(taken.stdoutRead)
-            _ = close(taken.stderrRead)
-            keeper.signal(taken.kept.key, SIGKILL)
-            keeper.release(taken.kept.key)
-            return nil
-        }
+        guard let keeper,
+              let (kept, output) = keeper.takeWithOutput(held.kept.key, loop: loop,
+                                                         logPath: label.logPath.isEmpty ? launch.logPath : label.logPath,
+                                                         limits: launch.logLimits) else { return nil }
         let cgroup = limiter.existing(for: launch.id)
         let limits = AppliedLimits(mechanism: cgroup.map { .cgroupV2(folder: $0.folder) } ?? .none,
                                    memoryBytes: launch.resourceLimits.memoryBytes, cpuQuota: launch.resourceLimits.cpuQuota,
                                    note: nil)
-        let ranFor = Duration.nanoseconds(max(0, kinglet_realtime_ns() - label.startedAt))
-        let container = RunningContainer(launch: launch, pid: taken.kept.pid, output: output, cgroup: cgroup, limits: limits,
-                                         startInstant: Instant(nanoseconds: loop.now.nanoseconds - ranFor.nanoseconds), kept: true)
-        return container
+        return RunningContainer(launch: launch, pid: kept.pid, output: output, cgroup: cgroup, limits: limits,
+                                startInstant: label.startInstant(now: loop.now), kept: true)
     }
 
     /// Stops a held container no pod adopted; `then` runs once it has exited.

@@ -81,15 +81,49 @@ public final class KeeperClient {
     /// Ends a held container no runtime of this agent can take (an OCI container when
     /// `runtime.oci` is no longer configured): SIGKILL, and the keeper forgets it.
     public func discard(_ key: String) {
-        guard let item = held.removeValue(forKey: key) else { return }
+        guard let item = take(key) else { return }
+        abandon(item)
+    }
+
+    private func abandon(_ item: HeldContainer) {
         _ = close(item.stdoutRead)
         _ = close(item.stderrRead)
-        signal(key, SIGKILL)
-        release(key)
+        signal(item.kept.key, SIGKILL)
+        release(item.kept.key)
     }
 
     /// Takes a held container over: its descriptors now belong to the caller.
     public func take(_ key: String) -> HeldContainer? { held.removeValue(forKey: key) }
+
+    /// The held container `key` and its label when a runtime may adopt it for a pod spec
+    /// hashed `specHash`: its label reads, the hash is the same, and it either exited while
+    /// no agent ran or its pid still has the recorded start time (the same process).
+    func adoptable(_ key: String, specHash: UInt64) -> (held: HeldContainer, label: KeeperLabel)? {
+        guard let item = held[key], let label = KeeperLabel(item.kept.label), label.specHash == specHash,
+              item.kept.exit != nil
+                || (item.kept.startTicks != 0 && kinglet_process_start_ticks(item.kept.pid) == item.kept.startTicks)
+        else { return nil }
+        return (item, label)
+    }
+
+    /// Takes a held container over with its output going on into the CRI log at
+    /// `logPath`. When the log cannot be opened nobody could read the container's output:
+    /// it is killed and forgotten, and the result is nil.
+    func takeWithOutput(_ key: String, loop: any EventLoop, logPath: String,
+                        limits: LogLimits) -> (kept: KeptContainer, output: ContainerOutput)? {
+        guard let item = take(key) else { return nil }
+        do {
+            let file = try RotatingLogFile(path: logPath, limits: limits)
+            let output = ContainerOutput(loop: loop, stdout: item.stdoutRead, stderr: item.stderrRead,
+                                         log: CRILogWriter(file: file, lineBufferBytes: limits.lineBufferBytes),
+                                         lineBufferBytes: limits.lineBufferBytes)
+            output.writesIncompleteLines = true
+            return (item.kept, output)
+        } catch {
+            abandon(item)
+            return nil
+        }
+    }
 
     /// Starts a process through the keeper. `pipes` are the container's: the keeper gets
     /// the write ends (for the child) and a copy of the read ends.

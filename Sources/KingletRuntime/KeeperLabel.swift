@@ -1,3 +1,4 @@
+import CKingletSystem
 import KingletCore
 
 /// What the agent writes on a kept container's record so that a later agent can take it
@@ -24,6 +25,11 @@ struct KeeperLabel: Equatable {
     /// /dev/null (never rotated: a rename there would replace the device).
     var stoppingLogLimits: LogLimits {
         logPath.isEmpty || logPath == "/dev/null" ? LogLimits(maxBytesPerFile: Int64.max, maxFiles: 1) : LogLimits()
+    }
+
+    /// When the container started, on the loop's clock (`ranFor` counts from it).
+    func startInstant(now: Instant) -> Instant {
+        Instant(nanoseconds: now.nanoseconds - max(0, kinglet_realtime_ns() - startedAt))
     }
 
     /// How long a held container no pod adopted gets after SIGTERM.

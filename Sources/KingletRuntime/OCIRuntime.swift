@@ -452,10 +452,8 @@ public final class OCIRuntime: ContainerRuntime {
         let id = launch.id
         let name = OCIRuntime.runtimeID(for: id)
         let key = OCIRuntime.keeperKey(name)
-        guard let keeper, let options = launch.oci, containers[id] == nil, let held = keeper.held[key],
-              let label = KeeperLabel(held.kept.label), label.specHash == launch.podSpecHash,
-              held.kept.exit != nil
-                || (held.kept.startTicks != 0 && kinglet_process_start_ticks(held.kept.pid) == held.kept.startTicks),
+        guard let keeper, let options = launch.oci, containers[id] == nil,
+              let (held, label) = keeper.adoptable(key, specHash: launch.podSpecHash),
               let container = takeHeld(key, launch: launch, options: options, label: label) else { return nil }
         containers[id] = container
         guard watchAdopted(container, held.kept) else { return nil }
@@ -470,31 +468,19 @@ public final class OCIRuntime: ContainerRuntime {
     /// A held container as one of this runtime's, running, its output going on to its log.
     private func takeHeld(_ key: String, launch: ContainerLaunch, options: OCILaunchOptions,
                           label: KeeperLabel) -> OCIContainer? {
-        guard let keeper, let taken = keeper.take(key) else { return nil }
+        guard let keeper,
+              let (kept, output) = keeper.takeWithOutput(key, loop: loop,
+                                                         logPath: label.logPath.isEmpty ? launch.logPath : label.logPath,
+                                                         limits: launch.logLimits) else { return nil }
         let name = String(key.dropFirst(4))
         let container = OCIContainer(launch: launch, options: options, name: name,
-                                     bundle: configuration.bundles + "/" + name, now: loop.now)
-        let logPath = label.logPath.isEmpty ? launch.logPath : label.logPath
-        do {
-            let file = try RotatingLogFile(path: logPath, limits: launch.logLimits)
-            container.output = ContainerOutput(loop: loop, stdout: taken.stdoutRead, stderr: taken.stderrRead,
-                                               log: CRILogWriter(file: file, lineBufferBytes: launch.logLimits.lineBufferBytes),
-                                               lineBufferBytes: launch.logLimits.lineBufferBytes)
-            container.output?.writesIncompleteLines = true
-        } catch {
-            _ = close(taken.stdoutRead)
-            _ = close(taken.stderrRead)
-            keeper.signal(key, SIGKILL)
-            keeper.release(key)
-            return nil
-        }
+                                     bundle: configuration.bundles + "/" + name, now: label.startInstant(now: loop.now))
+        container.output = output
         container.phase = .running
         container.created = true
-        container.initPid = taken.kept.pid
+        container.initPid = kept.pid
         container.rootMode = label.extra == "copy" ? .copy : .overlay
         container.startedAt = label.startedAt
-        let ranFor = max(0, kinglet_realtime_ns() - label.startedAt)
-        container.startInstant = Instant(nanoseconds: loop.now.nanoseconds - ranFor)
         readCgroup(container)
         return container
     }
