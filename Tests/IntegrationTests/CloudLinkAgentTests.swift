@@ -106,20 +106,38 @@ import Testing
         #expect(!inspect.output.contains(Self.uid))
     }
 
-    @Test func mutualTLSConnectsWithTheNodeCertificate() throws {
+    /// A mosquitto that takes TLS clients of a throwaway CA, and a board whose cloud link
+    /// reaches it with the node's certificate.
+    static func mutualTLSBoard() throws -> (broker: MosquittoPeer, board: TemporaryBoard, tlsPort: Int) {
         let ca = try TestCA(folder: try BuiltProducts.temporaryFolder("ca"))
-        let server = try ca.server()
         let identity = try ca.client(commonName: Self.node)
-        let broker = try MosquittoPeer(options: MosquittoPeer.Options(tls: MosquittoPeer.TLS(ca: ca, server: server)))
+        let broker = try MosquittoPeer(options: MosquittoPeer.Options(tls: MosquittoPeer.TLS(ca: ca, server: try ca.server())))
+        guard let tlsPort = broker.tlsPort else {
+            broker.stop()
+            throw MutualTLSSetupError()
+        }
+        do {
+            let board = try TemporaryBoard(node: Self.node, extraConfig: """
+                cloud:
+                  broker: mqtts://127.0.0.1:\(tlsPort)
+                  caFile: \(ca.certificate)
+                  certFile: \(identity.certificate)
+                  keyFile: \(identity.key)
+                """)
+            return (broker, board, tlsPort)
+        } catch {
+            broker.stop()
+            throw error
+        }
+    }
+
+    struct MutualTLSSetupError: Error, CustomStringConvertible {
+        var description: String { "mosquitto has no TLS port" }
+    }
+
+    @Test func mutualTLSConnectsWithTheNodeCertificate() throws {
+        let (broker, board, tlsPort) = try Self.mutualTLSBoard()
         defer { broker.stop() }
-        let tlsPort = try #require(broker.tlsPort)
-        let board = try TemporaryBoard(node: Self.node, extraConfig: """
-            cloud:
-              broker: mqtts://127.0.0.1:\(tlsPort)
-              caFile: \(ca.certificate)
-              certFile: \(identity.certificate)
-              keyFile: \(identity.key)
-            """)
         defer { board.remove() }
         let relay = MosquittoClient(port: broker.port)
         let topic = Self.root + "status/online"
@@ -190,18 +208,8 @@ import Testing
         }
         // The program to start and the arguments that come before the agent's own.
         let (program, prefix) = emulator.isEmpty ? (binary, [String]()) : (emulator, [binary])
-        let ca = try TestCA(folder: try BuiltProducts.temporaryFolder("ca"))
-        let identity = try ca.client(commonName: Self.node)
-        let broker = try MosquittoPeer(options: MosquittoPeer.Options(tls: MosquittoPeer.TLS(ca: ca, server: try ca.server())))
+        let (broker, board, tlsPort) = try Self.mutualTLSBoard()
         defer { broker.stop() }
-        let tlsPort = try #require(broker.tlsPort)
-        let board = try TemporaryBoard(node: Self.node, extraConfig: """
-            cloud:
-              broker: mqtts://127.0.0.1:\(tlsPort)
-              caFile: \(ca.certificate)
-              certFile: \(identity.certificate)
-              keyFile: \(identity.key)
-            """)
         defer { board.remove() }
         let agent = AgentProcess(prefix + ["run", "--config", board.configPath], binary: program)
         try agent.start()
