@@ -79,8 +79,8 @@ final class PodWorker {
         nextInit = doneInits
         for track in initTracks[0..<doneInits] {
             restoreCounts(track, cached)
-            if case .terminated? = cached[name: track.id]?.state {
-                track.status.state = cached[name: track.id]!.state!
+            if let state = cached[name: track.id]?.state, case .terminated = state {
+                track.status.state = state
             } else {
                 let now = clock.now()
                 track.status.state = .terminated(exitCode: 0, signal: 0, reason: "Completed", message: "", startedAt: now, finishedAt: now)
@@ -89,15 +89,13 @@ final class PodWorker {
         }
         guard adoptedInit == nil else { return true }
         for track in appTracks where !track.running {
-            restoreCounts(track, cached, startsAgain: true)
-            if case .terminated(let code, _, _, _, _, _)? = cached[name: track.id]?.state,
-               pod.spec.restartPolicy == .never || (pod.spec.restartPolicy == .onFailure && code == 0) {
-                // It ended for good before the agent stopped.
+            if let ended = endedForGood(track, cached) {
                 restoreCounts(track, cached)
-                track.status.state = cached[name: track.id]!.state!
+                track.status.state = ended
                 track.refreshFlags()
                 continue
             }
+            restoreCounts(track, cached, startsAgain: true)
             launch(track)
         }
         return true
@@ -107,10 +105,7 @@ final class PodWorker {
     /// agent stopped stays as it ended: running it again would run a finished job twice.
     private func restoreFinished(_ cached: CachedContainerStatuses) -> Bool {
         guard context.containersOutliveAgent, !appTracks.isEmpty else { return false }
-        for track in appTracks {
-            guard case .terminated(let code, _, _, _, _, _)? = cached[name: track.id]?.state,
-                  pod.spec.restartPolicy == .never || (pod.spec.restartPolicy == .onFailure && code == 0) else { return false }
-        }
+        for track in appTracks where endedForGood(track, cached) == nil { return false }
         nextInit = initTracks.count
         for track in allTracks {
             restoreCounts(track, cached)
@@ -118,6 +113,14 @@ final class PodWorker {
             track.refreshFlags()
         }
         return true
+    }
+
+    /// The container's cached state when it had ended for good by the pod's restart policy
+    /// (Never, or OnFailure after exit 0) before the agent stopped: it does not run again.
+    private func endedForGood(_ track: ContainerTrack, _ cached: CachedContainerStatuses) -> ContainerState? {
+        guard let state = cached[name: track.id]?.state, case .terminated(let code, _, _, _, _, _) = state,
+              pod.spec.restartPolicy == .never || (pod.spec.restartPolicy == .onFailure && code == 0) else { return nil }
+        return state
     }
 
     private func adopt(_ track: ContainerTrack, _ cached: CachedContainerStatuses) -> Bool {
